@@ -1,0 +1,60 @@
+import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+import { createHash, randomBytes } from 'node:crypto';
+import { isDuplicateKey } from '../db/connection';
+
+export const ROLES = ['admin', 'lead', 'member'] as const;
+export type Role = (typeof ROLES)[number];
+
+const userSchema = new Schema(
+  {
+    email: { type: String, required: true, unique: true, lowercase: true, trim: true },
+    name: { type: String, required: true },
+    role: { type: String, enum: ROLES, required: true },
+  },
+  { timestamps: true, versionKey: false },
+);
+export const User = mongoose.model('User', userSchema, 'users');
+export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
+
+/** Personal API tokens. Only the SHA-256 of a token is stored; the token is shown once. */
+const tokenSchema = new Schema(
+  {
+    _id: String,
+    userId: { type: Schema.Types.ObjectId, required: true, index: true },
+    createdAt: { type: Date, default: () => new Date() },
+    lastUsedAt: Date,
+  },
+  { versionKey: false },
+);
+const ApiToken = mongoose.model('ApiToken', tokenSchema, 'api_tokens');
+
+export class UserError extends Error {}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function addUser(email: string, name: string, role: string): Promise<UserDoc> {
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UserError(`${email} is not an email address.`);
+  if (!ROLES.includes(role as Role)) throw new UserError(`--role must be one of ${ROLES.join(', ')}.`);
+  if (!name.trim()) throw new UserError('--name must not be empty.');
+  try {
+    const user = await User.create({ email, name: name.trim(), role: role as Role });
+    return user.toObject() as UserDoc;
+  } catch (err) {
+    if (isDuplicateKey(err)) throw new UserError(`A member with the address ${email} exists already.`);
+    throw err;
+  }
+}
+
+export async function createToken(email: string): Promise<string> {
+  const user = await User.findOne({ email: email.toLowerCase().trim() }).lean<UserDoc>();
+  if (!user) throw new UserError(`No member has the address ${email}: add one with tocsin user add.`);
+  const token = `tcs_${randomBytes(32).toString('base64url')}`;
+  await ApiToken.create({ _id: hashToken(token), userId: user._id });
+  return token;
+}
+
+export async function userForToken(token: string): Promise<UserDoc | undefined> {
+  const doc = await ApiToken.findByIdAndUpdate(hashToken(token), { $set: { lastUsedAt: new Date() } }).lean();
+  if (!doc) return undefined;
+  return (await User.findById(doc.userId).lean<UserDoc>()) ?? undefined;
+}

@@ -1,0 +1,103 @@
+import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+
+/** A case, the committee's record of one report. Its timeline lives in its own collection. */
+const caseSchema = new Schema(
+  {
+    key: { type: String, required: true, unique: true },
+    type: { type: String, required: true },
+    severity: { type: String, required: true },
+    status: { type: String, required: true, default: 'New' },
+    subject: { type: String, default: '' },
+    reporter: { name: { type: String, default: '' }, address: { type: String, default: '' } },
+    suggestion: {
+      type: { type: String, required: true },
+      severity: { type: String, required: true },
+      reasons: { type: [String], default: [] },
+    },
+    restricted: { type: Boolean, default: false },
+    personalData: { type: Boolean, default: false },
+    firstSeenAt: { type: Date, required: true },
+    /** What opened the case (an inbound message's ingest key): one case per source, ever. */
+    source: { type: String, required: true, unique: true },
+    version: { type: Number, default: 0 },
+  },
+  { timestamps: true, versionKey: false },
+);
+caseSchema.index({ createdAt: -1, key: -1 });
+caseSchema.index({ status: 1, createdAt: -1 });
+
+export const Case = mongoose.model('Case', caseSchema, 'cases');
+export type CaseDoc = InferSchemaType<typeof caseSchema> & { createdAt: Date; updatedAt: Date };
+
+const attachmentSchema = new Schema(
+  { filename: String, contentType: String, size: Number, sha256: String },
+  { _id: false },
+);
+const addressSchema = new Schema({ name: String, address: String }, { _id: false });
+
+/**
+ * One entry on a case's timeline. The _id is derived from what caused the entry (for example
+ * `email:<ingest key>`), so recording the same event twice is a no-op.
+ */
+const timelineSchema = new Schema(
+  {
+    _id: String,
+    caseKey: { type: String, required: true },
+    kind: { type: String, required: true },
+    at: { type: Date, required: true },
+    email: {
+      direction: String,
+      messageId: String,
+      from: addressSchema,
+      to: [addressSchema],
+      cc: [addressSchema],
+      date: Date,
+      subject: String,
+      text: String,
+      attachments: [attachmentSchema],
+      rawSha256: String,
+      ingestKey: String,
+      flags: [String],
+    },
+  },
+  { versionKey: false },
+);
+timelineSchema.index({ caseKey: 1, at: 1 });
+
+export const TimelineEntry = mongoose.model('TimelineEntry', timelineSchema, 'timeline');
+
+export interface AddressValue {
+  name: string;
+  address: string;
+}
+
+export interface EmailEntryValue {
+  direction: 'in' | 'out';
+  messageId?: string;
+  from?: AddressValue;
+  to: AddressValue[];
+  cc: AddressValue[];
+  date?: Date;
+  subject: string;
+  text: string;
+  attachments: { filename: string; contentType: string; size: number; sha256: string }[];
+  rawSha256: string;
+  ingestKey: string;
+  flags: string[];
+}
+
+/** A timeline entry as stored and read back (lean). */
+export interface TimelineDoc {
+  _id: string;
+  caseKey: string;
+  kind: string;
+  at: Date;
+  email?: EmailEntryValue;
+}
+
+/** Per prefix per year, e.g. `INC-2026`. $inc is atomic, so a number is handed out once. */
+export const Counter = mongoose.model(
+  'Counter',
+  new Schema({ _id: String, seq: { type: Number, default: 0 } }, { versionKey: false }),
+  'counters',
+);

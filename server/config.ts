@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration is read once, from the environment, at start-up. A bad value stops
+ * start-up with one sentence that names the variable (ConfigError.message).
+ */
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    message: 'must be true or false',
+  })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number from 0 to 65535' })
+    .int('must be a whole number from 0 to 65535')
+    .min(0, 'must be a whole number from 0 to 65535')
+    .max(65535, 'must be a whole number from 0 to 65535')
+    .default(fallback);
+
+const mongoUri = z
+  .string()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string');
+
+const httpUrl = z.string().url('must be an absolute URL such as https://tocsin.example.org');
+
+const email = z.string().email('must be an email address such as security@example.org');
+
+const env = z.object({
+  MONGODB_URI: mongoUri.optional(),
+  PORT: port(3000),
+  PUBLIC_URL: httpUrl.optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PLAYBOOK_FILE: z.string().min(1).optional(),
+
+  IMAP_HOST: z.string().min(1).optional(),
+  IMAP_PORT: port(0).optional(),
+  IMAP_SECURE: boolFromEnv.default(true),
+  IMAP_USER: z.string().min(1).optional(),
+  IMAP_PASSWORD: z.string().min(1).optional(),
+  IMAP_MAILBOX: z.string().min(1).default('INBOX'),
+  IMAP_MAX_MESSAGE_BYTES: z.coerce
+    .number({ message: 'must be a number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(1024, 'must be at least 1024 bytes')
+    .default(25 * 1024 * 1024),
+
+  SMTP_URL: z
+    .string()
+    .regex(/^(smtps?|lmtp):\/\/\S+$/, 'must be a nodemailer connection URL such as smtps://user:pass@host')
+    .optional(),
+  MAIL_FROM: email.optional(),
+
+  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URL')
+    .optional(),
+});
+
+export interface ImapConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  password: string;
+  mailbox: string;
+  maxMessageBytes: number;
+}
+
+export interface Config {
+  mongodbUri?: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  logLevel: string;
+  playbookFile?: string;
+  imap?: ImapConfig;
+  smtpUrl?: string;
+  mailFrom?: string;
+  vapid?: { publicKey: string; privateKey: string; subject: string };
+}
+
+/** The names of the variables whose values must never be logged. */
+export const SECRET_KEYS = ['IMAP_PASSWORD', 'SMTP_URL', 'VAPID_PRIVATE_KEY', 'MONGODB_URI'] as const;
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings in .env files mean "unset", as people write them.
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = env.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'configuration');
+    const shown = SECRET_KEYS.includes(name as (typeof SECRET_KEYS)[number])
+      ? ''
+      : ` (got ${JSON.stringify(String(present[name] ?? ''))})`;
+    throw new ConfigError(`${name} ${issue.message}${shown}.`);
+  }
+  const e = parsed.data;
+
+  let imap: ImapConfig | undefined;
+  if (e.IMAP_HOST) {
+    if (!e.IMAP_USER) throw new ConfigError('IMAP_USER must be set when IMAP_HOST is set.');
+    if (!e.IMAP_PASSWORD) throw new ConfigError('IMAP_PASSWORD must be set when IMAP_HOST is set.');
+    imap = {
+      host: e.IMAP_HOST,
+      port: e.IMAP_PORT || (e.IMAP_SECURE ? 993 : 143),
+      secure: e.IMAP_SECURE,
+      user: e.IMAP_USER,
+      password: e.IMAP_PASSWORD,
+      mailbox: e.IMAP_MAILBOX,
+      maxMessageBytes: e.IMAP_MAX_MESSAGE_BYTES,
+    };
+  } else if (e.IMAP_USER || e.IMAP_PASSWORD) {
+    throw new ConfigError('IMAP_HOST must be set when IMAP_USER or IMAP_PASSWORD is set.');
+  }
+
+  const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY].filter(Boolean).length;
+  if (vapidSet === 1) {
+    throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.');
+  }
+
+  return {
+    mongodbUri: e.MONGODB_URI,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    playbookFile: e.PLAYBOOK_FILE,
+    imap,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    vapid:
+      e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
+        ? {
+            publicKey: e.VAPID_PUBLIC_KEY,
+            privateKey: e.VAPID_PRIVATE_KEY,
+            subject: e.VAPID_SUBJECT ?? `mailto:${e.MAIL_FROM ?? 'admin@localhost'}`,
+          }
+        : undefined,
+  };
+}
+
+/** A copy of the configuration that is safe to log. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    port: config.port,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    database: config.mongodbUri ? 'external (MONGODB_URI)' : 'embedded',
+    imap: config.imap
+      ? {
+          host: config.imap.host,
+          port: config.imap.port,
+          secure: config.imap.secure,
+          user: config.imap.user,
+          mailbox: config.imap.mailbox,
+        }
+      : 'off',
+    smtp: config.smtpUrl ? 'configured' : 'off',
+    mailFrom: config.mailFrom,
+    vapid: config.vapid ? 'from environment' : 'generated and kept in the database',
+  };
+}

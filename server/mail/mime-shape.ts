@@ -1,0 +1,84 @@
+/**
+ * A cheap scan of a message's MIME structure, done before the real parser runs, so that a
+ * message built to exhaust the parser (200 nested multiparts, 100 000 parts) is recognised
+ * without parsing it. It reads boundary lines and part headers only.
+ */
+
+export interface MimeShape {
+  /** Deepest multipart nesting seen (a plain message is 0, multipart/mixed is 1). */
+  depth: number;
+  /** Body parts opened by a boundary line. */
+  parts: number;
+}
+
+export interface MimeLimits {
+  maxDepth: number;
+  maxParts: number;
+}
+
+const BOUNDARY = /boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i;
+
+export function mimeShape(raw: Buffer, limits?: MimeLimits): MimeShape {
+  const text = raw.toString('latin1');
+  const stack: string[] = [];
+  let depth = 0;
+  let parts = 0;
+  let inHeaders = true;
+  let header = '';
+  let pos = 0;
+
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end === -1) end = text.length;
+    const line = text.slice(pos, end).replace(/\r$/, '');
+    pos = end + 1;
+
+    if (inHeaders) {
+      if (line === '') {
+        inHeaders = false;
+        const boundary = multipartBoundary(header);
+        if (boundary) {
+          stack.push(boundary);
+          depth = Math.max(depth, stack.length);
+        }
+        header = '';
+      } else if (/^[ \t]/.test(line)) {
+        header += ' ' + line.trim();
+      } else {
+        header += '\n' + line;
+      }
+    } else if (line.startsWith('--') && stack.length > 0) {
+      const trimmed = line.trimEnd();
+      for (let i = stack.length - 1; i >= 0; i--) {
+        const b = `--${stack[i]}`;
+        if (trimmed === `${b}--`) {
+          stack.length = i;
+          break;
+        }
+        if (trimmed === b) {
+          stack.length = i + 1;
+          parts++;
+          inHeaders = true;
+          break;
+        }
+      }
+    }
+    if (limits && (depth > limits.maxDepth || parts > limits.maxParts)) break;
+  }
+  return { depth, parts };
+}
+
+function multipartBoundary(headerBlock: string): string | undefined {
+  const contentType = /(?:^|\n)content-type:([^\n]*)/i.exec(headerBlock)?.[1];
+  if (!contentType || !/^\s*multipart\//i.test(contentType)) return undefined;
+  const m = BOUNDARY.exec(contentType);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/** Why a message's shape is past the limits, or undefined when it is within them. */
+export function shapeProblem(shape: MimeShape, limits: MimeLimits): string | undefined {
+  if (shape.depth > limits.maxDepth)
+    return `MIME nesting deeper than ${limits.maxDepth} levels (at least ${shape.depth})`;
+  if (shape.parts > limits.maxParts) return `more than ${limits.maxParts} MIME parts`;
+  return undefined;
+}

@@ -1,0 +1,393 @@
+import { ImapFlow, type FetchMessageObject, type MailboxObject } from 'imapflow';
+import type { ImapConfig } from '../config';
+import { acquireLease, releaseLease } from '../db/lease';
+import { isTransientDbError } from '../db/connection';
+import type { Logger } from '../logger';
+import { backoffDelay, type BackoffOptions } from './backoff';
+import type { IngestResult, IngestSource } from './ingest';
+import { MailCursor } from './store';
+
+/**
+ * The only module that speaks IMAP. It holds one ImapFlow session on the shared mailbox:
+ *   - on connect it catches up by UID from the cursor in the database, then waits in IDLE;
+ *   - `exists` events are debounced into one sync at a time;
+ *   - a changed UIDVALIDITY takes a new baseline (ingest is idempotent, so nothing doubles);
+ *   - the cursor advances only past messages whose records are durable;
+ *   - a lease in the database keeps a second Tocsin process on standby;
+ *   - a broken connection is noticed (NOOP watchdog, socket timeout) and re-made with backoff.
+ *
+ * What happens on each class of error:
+ *   - a message-level failure: retried, then quarantined by the intake; the cursor moves on;
+ *   - a database outage (transient): the sync stops, the cursor stays, the session is re-made;
+ *   - an IMAP or network failure: the session closes and reconnects with backoff;
+ *   - a lost lease: the session closes and the process stands by.
+ */
+
+export interface MailIntake {
+  ingestOrQuarantine(raw: Buffer, source: IngestSource): Promise<IngestResult>;
+  quarantineOversize(head: Buffer, size: number, limit: number, source: IngestSource): Promise<IngestResult>;
+}
+
+export interface PollerOptions {
+  debounceMs: number;
+  batchMessages: number;
+  batchBytes: number;
+  concurrency: number;
+  leaseTtlMs: number;
+  healthCheckMs: number;
+  noopTimeoutMs: number;
+  maxIdleTimeMs: number;
+  socketTimeoutMs: number;
+  backoff: BackoffOptions;
+}
+
+export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
+  debounceMs: 20,
+  batchMessages: 50,
+  batchBytes: 32 * 1024 * 1024,
+  concurrency: 4,
+  leaseTtlMs: 30_000,
+  // A dead connection is noticed within healthCheckMs + noopTimeoutMs (90 s), well inside 5 min.
+  healthCheckMs: 60_000,
+  noopTimeoutMs: 30_000,
+  // IDLE is re-issued every 4 minutes, well inside the 29 minutes RFC 2177 allows.
+  maxIdleTimeMs: 4 * 60_000,
+  socketTimeoutMs: 2 * 60_000,
+  backoff: { baseMs: 1_000, maxMs: 60_000 },
+};
+
+export type PollerState = 'starting' | 'standby' | 'connecting' | 'syncing' | 'idle' | 'backoff' | 'stopped';
+
+export interface PollerStatus {
+  state: PollerState;
+  mailbox: string;
+  lastSyncAt: Date | null;
+  lastError: string | null;
+  reconnects: number;
+}
+
+export class MailboxPoller {
+  private readonly opts: PollerOptions;
+  private readonly leaseName: string;
+  private client?: ImapFlow;
+  private state: PollerState = 'starting';
+  private lastSyncAt: Date | null = null;
+  private lastError: string | null = null;
+  private reconnects = 0;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private syncing?: Promise<void>;
+  private syncAgain = false;
+  private debounce?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: ImapConfig,
+    private readonly intake: MailIntake,
+    private readonly log: Logger,
+    private readonly instanceId: string,
+    options: Partial<PollerOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
+    this.leaseName = `imap:${config.user}@${config.host}:${config.port}/${config.mailbox}`;
+  }
+
+  status(): PollerStatus {
+    return {
+      state: this.state,
+      mailbox: this.config.mailbox,
+      lastSyncAt: this.lastSyncAt,
+      lastError: this.lastError,
+      reconnects: this.reconnects,
+    };
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.debounce);
+    this.wake?.();
+    this.client?.close();
+    await this.loop;
+    await releaseLease(this.leaseName, this.instanceId).catch(() => undefined);
+    this.state = 'stopped';
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      let held = false;
+      try {
+        held = await acquireLease(this.leaseName, this.instanceId, this.opts.leaseTtlMs);
+      } catch (err) {
+        this.fail(err, 'lease check failed');
+      }
+      if (!held) {
+        if (this.state !== 'standby')
+          this.log.info({ lease: this.leaseName }, 'another instance holds the mailbox; standing by');
+        this.state = 'standby';
+        await this.sleep(this.opts.leaseTtlMs / 3);
+        continue;
+      }
+      const healthy = await this.session();
+      if (this.stopped) break;
+      failures = healthy ? 0 : failures + 1;
+      this.state = 'backoff';
+      this.reconnects++;
+      const wait = backoffDelay(failures, this.opts.backoff);
+      this.log.warn({ wait, failures }, 'mailbox session ended; reconnecting');
+      await this.sleep(wait);
+    }
+  }
+
+  /** One IMAP session, from connect to close. Returns whether it got as far as a completed sync. */
+  private async session(): Promise<boolean> {
+    this.state = 'connecting';
+    const client = new ImapFlow({
+      host: this.config.host,
+      port: this.config.port,
+      secure: this.config.secure,
+      auth: { user: this.config.user, pass: this.config.password },
+      logger: false,
+      autoIdleDelay: 50,
+      maxIdleTime: this.opts.maxIdleTimeMs,
+      socketTimeout: this.opts.socketTimeoutMs,
+      connectionTimeout: 30_000,
+    });
+    // Handlers go on before connect(): an error with no listener would end the process.
+    client.on('error', (err: Error) => this.fail(err, 'IMAP connection error'));
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.on('exists', () => this.scheduleSync());
+    this.client = client;
+
+    let synced = false;
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      await client.connect();
+      await client.mailboxOpen(this.config.mailbox);
+      this.log.info({ mailbox: this.config.mailbox }, 'mailbox connected');
+      await this.syncNow();
+      synced = true;
+      timers.push(setInterval(() => void this.renewLease(client), this.opts.leaseTtlMs / 3));
+      timers.push(setInterval(() => void this.healthCheck(client), this.opts.healthCheckMs));
+      await closed;
+    } catch (err) {
+      this.fail(err, 'mailbox session failed');
+    } finally {
+      timers.forEach(clearInterval);
+      clearTimeout(this.debounce);
+      client.close();
+      await this.syncing?.catch(() => undefined);
+      this.client = undefined;
+    }
+    return synced;
+  }
+
+  private scheduleSync(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.syncNow().catch((err) => {
+        this.fail(err, 'sync failed');
+        this.client?.close();
+      });
+    }, this.opts.debounceMs);
+  }
+
+  /** Runs one sync at a time; a request that arrives during a sync runs one more afterwards. */
+  private syncNow(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncOnce();
+        } while (this.syncAgain && !this.stopped);
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.state = 'syncing';
+    const lock = await client.getMailboxLock(this.config.mailbox);
+    try {
+      const mailbox = client.mailbox as MailboxObject;
+      const uidValidity = String(mailbox.uidValidity);
+      let cursor = await MailCursor.findById(this.leaseName).lean();
+      if (cursor && cursor.uidValidity !== uidValidity) {
+        this.log.warn(
+          { was: cursor.uidValidity, now: uidValidity },
+          'UIDVALIDITY changed: taking a new baseline; messages already ingested are recognised and skipped',
+        );
+        cursor = null;
+      }
+      let lastUid = cursor?.lastUid ?? 0;
+      const pending =
+        mailbox.exists === 0
+          ? []
+          : (await client.fetchAll(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true }))
+              .filter((m) => m.uid > lastUid)
+              .sort((a, b) => a.uid - b.uid);
+
+      for (const batch of this.batches(pending)) {
+        if (this.stopped) break;
+        lastUid = await this.ingestBatch(client, batch, uidValidity, lastUid);
+      }
+      await MailCursor.updateOne(
+        { _id: this.leaseName },
+        { $set: { uidValidity, lastUid, lastSyncAt: new Date() } },
+        { upsert: true },
+      );
+      this.lastSyncAt = new Date();
+      this.lastError = null;
+    } finally {
+      lock.release();
+      if (this.state === 'syncing') this.state = 'idle';
+    }
+  }
+
+  private *batches(list: FetchMessageObject[]): Generator<FetchMessageObject[]> {
+    let batch: FetchMessageObject[] = [];
+    let bytes = 0;
+    for (const m of list) {
+      const size = m.size ?? 0;
+      if (
+        batch.length >= this.opts.batchMessages ||
+        (batch.length > 0 && bytes + size > this.opts.batchBytes)
+      ) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(m);
+      bytes += Math.min(size, this.config.maxMessageBytes);
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /** Fetches and ingests one batch; returns the highest UID below which everything is durable. */
+  private async ingestBatch(
+    client: ImapFlow,
+    batch: FetchMessageObject[],
+    uidValidity: string,
+    lastUid: number,
+  ): Promise<number> {
+    const limit = this.config.maxMessageBytes;
+    const source = (uid: number): IngestSource => ({
+      kind: 'imap',
+      mailbox: this.config.mailbox,
+      uidValidity,
+      uid,
+    });
+    const small = batch.filter((m) => (m.size ?? 0) <= limit).map((m) => m.uid);
+    const big = batch.filter((m) => (m.size ?? 0) > limit);
+
+    const fetched = new Map<number, Buffer>();
+    if (small.length > 0) {
+      for (const m of await client.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })) {
+        if (m.source) fetched.set(m.uid, m.source);
+      }
+    }
+    for (const m of big) {
+      // RFC822.SIZE is over the cap: only the headers are fetched, and kept with the reason.
+      const head = await client.fetchOne(String(m.uid), { uid: true, headers: true }, { uid: true });
+      const headers = (head && head.headers) || Buffer.alloc(0);
+      await this.intake.quarantineOversize(headers, m.size ?? 0, limit, source(m.uid));
+    }
+
+    const done = new Set(big.map((m) => m.uid));
+    const work = small.filter((uid) => fetched.has(uid));
+    let failure: unknown;
+    await pool(work, this.opts.concurrency, async (uid) => {
+      if (failure) return;
+      try {
+        await this.intake.ingestOrQuarantine(fetched.get(uid)!, source(uid));
+        done.add(uid);
+      } catch (err) {
+        failure ??= err;
+      }
+    });
+
+    let durable = lastUid;
+    for (const m of batch) {
+      // A message the server listed but did not return (expunged meanwhile) has nothing to keep.
+      if (done.has(m.uid) || (!fetched.has(m.uid) && !failure)) durable = m.uid;
+      else break;
+    }
+    if (durable > lastUid) {
+      await MailCursor.updateOne(
+        { _id: this.leaseName },
+        { $set: { uidValidity, lastUid: durable, lastSyncAt: new Date() } },
+        { upsert: true },
+      );
+    }
+    if (failure) throw failure;
+    return durable;
+  }
+
+  private async renewLease(client: ImapFlow): Promise<void> {
+    try {
+      if (!(await acquireLease(this.leaseName, this.instanceId, this.opts.leaseTtlMs))) {
+        this.log.warn('mailbox lease lost to another instance; closing the session');
+        client.close();
+      }
+    } catch (err) {
+      this.fail(err, 'lease renewal failed');
+      if (isTransientDbError(err)) client.close();
+    }
+  }
+
+  private async healthCheck(client: ImapFlow): Promise<void> {
+    if (this.syncing) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.noop(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('NOOP got no answer')), this.opts.noopTimeoutMs);
+        }),
+      ]);
+      // A missed notification is caught here too.
+      this.scheduleSync();
+    } catch (err) {
+      this.fail(err, 'mailbox health check failed; reconnecting');
+      client.close();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private fail(err: unknown, msg: string): void {
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.log.warn({ err }, msg);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,57 @@
+import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+
+/** What intake keeps: one record per distinct inbound message, quarantine, and the IMAP cursor. */
+
+const headerSchema = new Schema({ name: String, value: String }, { _id: false });
+
+const inboundSchema = new Schema(
+  {
+    /** The ingest key (Message-ID plus body hash, or the raw hash): one record per message, ever. */
+    _id: String,
+    messageId: String,
+    rawSha256: { type: String, required: true },
+    size: { type: Number, required: true },
+    headers: [headerSchema],
+    receivedAt: { type: Date, required: true },
+    source: { kind: String, mailbox: String, uidValidity: String, uid: Number, file: String },
+    flags: [String],
+    /** Reserved before the case is written, so a restart reuses the same key. */
+    caseKey: String,
+    state: { type: String, enum: ['pending', 'done'], default: 'pending' },
+  },
+  { versionKey: false },
+);
+inboundSchema.index({ messageId: 1 });
+export const Inbound = mongoose.model('Inbound', inboundSchema, 'inbound');
+export type InboundDoc = InferSchemaType<typeof inboundSchema>;
+
+const quarantineSchema = new Schema(
+  {
+    /** raw:<sha256> when the bytes are kept, imap:<mailbox>:<uidvalidity>:<uid> when too big to keep. */
+    _id: String,
+    reason: { type: String, required: true },
+    rawSha256: String,
+    size: Number,
+    headers: [headerSchema],
+    source: { kind: String, mailbox: String, uidValidity: String, uid: Number, file: String },
+    attempts: { type: Number, default: 0 },
+    state: { type: String, enum: ['open', 'resolved'], default: 'open' },
+    caseKey: String,
+    createdAt: { type: Date, default: () => new Date() },
+    resolvedAt: Date,
+  },
+  { versionKey: false },
+);
+quarantineSchema.index({ state: 1, createdAt: -1 });
+export const Quarantine = mongoose.model('Quarantine', quarantineSchema, 'quarantine');
+export type QuarantineDoc = InferSchemaType<typeof quarantineSchema>;
+
+/** Where the poller is in a mailbox; advanced only after a message's records are durable. */
+export const MailCursor = mongoose.model(
+  'MailCursor',
+  new Schema(
+    { _id: String, uidValidity: String, lastUid: { type: Number, default: 0 }, lastSyncAt: Date },
+    { versionKey: false },
+  ),
+  'mail_cursors',
+);

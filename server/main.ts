@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { ConfigError, describeConfig, loadConfig } from './config';
+import { createApp } from './http/app';
+import { createLogger } from './logger';
+import { MailboxPoller } from './mail/poller';
+import { openRuntime } from './runtime';
+
+/** The composition root: config, database, HTTP, poller, and a graceful shutdown. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tocsin: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  log.info({ config: describeConfig(config) }, 'starting Tocsin');
+
+  const runtime = await openRuntime(config, log, { publish: true });
+  const instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const poller = config.imap ? new MailboxPoller(config.imap, runtime.intake, log, instanceId) : undefined;
+  if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
+
+  const app = createApp({ log, mailbox: () => poller?.status() });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.port, () => resolve(s));
+  });
+  const address = server.address();
+  log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening');
+  poller?.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000).unref();
+    server.close();
+    server.closeIdleConnections();
+    await poller?.stop();
+    await runtime.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tocsin: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
