@@ -54,6 +54,12 @@ const env = z.object({
     .int('must be a whole number of bytes')
     .min(1024, 'must be at least 1024 bytes')
     .default(25 * 1024 * 1024),
+  IMAP_LEASE_SECONDS: z.coerce
+    .number({ message: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(3, 'must be at least 3 seconds')
+    .max(3600, 'must be at most 3600 seconds')
+    .default(30),
 
   SMTP_URL: z
     .string()
@@ -77,6 +83,7 @@ export interface ImapConfig {
   password: string;
   mailbox: string;
   maxMessageBytes: number;
+  leaseSeconds: number;
 }
 
 export interface Config {
@@ -121,6 +128,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       password: e.IMAP_PASSWORD,
       mailbox: e.IMAP_MAILBOX,
       maxMessageBytes: e.IMAP_MAX_MESSAGE_BYTES,
+      leaseSeconds: e.IMAP_LEASE_SECONDS,
     };
   } else if (e.IMAP_USER || e.IMAP_PASSWORD) {
     throw new ConfigError('IMAP_HOST must be set when IMAP_USER or IMAP_PASSWORD is set.');

@@ -84,12 +84,10 @@ export async function findFerretDb(log: Logger, build: boolean): Promise<string>
     (c): c is string => !!c,
   );
   for (const c of candidates) if (isExecutable(c)) return c;
-  if (!build) {
-    // The install script answers at once when its cached build exists.
-    const cached = await runInstallScript().catch(() => undefined);
-    if (cached && isExecutable(cached)) return cached;
-    throw new EmbeddedDatabaseError('FerretDB is not built yet');
-  }
+  // The install script answers at once when its cached build exists.
+  const cached = await runInstallScript().catch(() => undefined);
+  if (cached && isExecutable(cached)) return cached;
+  if (!build) throw new EmbeddedDatabaseError('FerretDB is not built yet');
   log.warn('building FerretDB from the Go module proxy once; this takes a few minutes');
   return runInstallScript(false);
 }

@@ -71,7 +71,7 @@ export class Intake {
         subject: parsed.subject,
         text: parsed.text,
         headers: parsed.headers,
-        attachmentTypes: parsed.attachments.map((a) => a.contentType),
+        attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
       },
       this.deps.playbook,
     );

@@ -9,6 +9,8 @@ export interface MimeShape {
   depth: number;
   /** Body parts opened by a boundary line. */
   parts: number;
+  /** The distinct content types of all parts, lower case (message/rfc822 marks a forward). */
+  types: string[];
 }
 
 export interface MimeLimits {
@@ -23,6 +25,7 @@ export function mimeShape(raw: Buffer, limits?: MimeLimits): MimeShape {
   const stack: string[] = [];
   let depth = 0;
   let parts = 0;
+  const types = new Set<string>();
   let inHeaders = true;
   let header = '';
   let pos = 0;
@@ -36,7 +39,9 @@ export function mimeShape(raw: Buffer, limits?: MimeLimits): MimeShape {
     if (inHeaders) {
       if (line === '') {
         inHeaders = false;
-        const boundary = multipartBoundary(header);
+        const type = contentType(header);
+        if (type) types.add(type.split(';')[0]!.trim().toLowerCase());
+        const boundary = multipartBoundary(type);
         if (boundary) {
           stack.push(boundary);
           depth = Math.max(depth, stack.length);
@@ -65,12 +70,13 @@ export function mimeShape(raw: Buffer, limits?: MimeLimits): MimeShape {
     }
     if (limits && (depth > limits.maxDepth || parts > limits.maxParts)) break;
   }
-  return { depth, parts };
+  return { depth, parts, types: [...types] };
 }
 
-function multipartBoundary(headerBlock: string): string | undefined {
-  const contentType = /(?:^|\n)content-type:([^\n]*)/i.exec(headerBlock)?.[1];
-  if (!contentType || !/^\s*multipart\//i.test(contentType)) return undefined;
+const contentType = (headerBlock: string) => /(?:^|\n)content-type:([^\n]*)/i.exec(headerBlock)?.[1]?.trim();
+
+function multipartBoundary(contentType: string | undefined): string | undefined {
+  if (!contentType || !/^multipart\//i.test(contentType)) return undefined;
   const m = BOUNDARY.exec(contentType);
   return m ? (m[1] ?? m[2]) : undefined;
 }

@@ -51,6 +51,8 @@ export interface ParsedMessage {
   html?: string;
   headers: Header[];
   attachments: ParsedAttachment[];
+  /** Content types of every MIME part, attachments or not (a forwarded message/rfc822 among them). */
+  partTypes: string[];
   /** Set when the body was not parsed because the message is past a limit; the reason. */
   limited?: string;
 }
@@ -66,7 +68,8 @@ export async function parseMessage(
   raw: Buffer,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): Promise<ParsedMessage> {
-  const problem = shapeProblem(mimeShape(raw, limits), limits);
+  const shape = mimeShape(raw, limits);
+  const problem = shapeProblem(shape, limits);
   const source = problem ? headerBlock(raw) : raw;
   const mail = await withTimeout(
     simpleParser(source, {
@@ -78,7 +81,7 @@ export async function parseMessage(
     }),
     limits.timeoutMs,
   );
-  const parsed = fromMailparser(mail, limits);
+  const parsed = { ...fromMailparser(mail, limits), partTypes: shape.types };
   if (problem) {
     parsed.limited = problem;
     parsed.text = `[Tocsin did not parse this message's body: ${problem}. The raw message is kept as evidence.]`;
@@ -86,7 +89,7 @@ export async function parseMessage(
   return parsed;
 }
 
-function fromMailparser(mail: ParsedMail, limits: ParseLimits): ParsedMessage {
+function fromMailparser(mail: ParsedMail, limits: ParseLimits): Omit<ParsedMessage, 'partTypes'> {
   const html = typeof mail.html === 'string' ? mail.html : undefined;
   return {
     messageId: clean(mail.messageId),

@@ -88,7 +88,7 @@ export class MailboxPoller {
     private readonly instanceId: string,
     options: Partial<PollerOptions> = {},
   ) {
-    this.opts = { ...DEFAULT_POLLER_OPTIONS, ...options };
+    this.opts = { ...DEFAULT_POLLER_OPTIONS, leaseTtlMs: config.leaseSeconds * 1000, ...options };
     this.leaseName = `imap:${config.user}@${config.host}:${config.port}/${config.mailbox}`;
   }
 

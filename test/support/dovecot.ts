@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +16,7 @@ export interface DovecotRig {
   lmtpPort: number;
   dir: string;
   passwdFile: string;
+  /** SIGTERMs the master, waits for it to exit, removes dir. Log IMAP clients out first (see spawnMaster). */
   stop(): Promise<void>;
 }
 
@@ -241,11 +242,6 @@ async function launch(dir: string): Promise<DovecotRig> {
   };
 }
 
-const runningMasters = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of runningMasters) child.kill('SIGTERM');
-});
-
 interface Master {
   pid: number;
   hasExited(): boolean;
@@ -277,12 +273,14 @@ async function spawnMaster(p: RigPaths): Promise<Master> {
 
   // Don't keep the test process alive for Dovecot, but don't leave it running after we exit either.
   child.unref();
-  runningMasters.add(child);
+  const killOnExit = (): void => void child.kill('SIGTERM');
+  process.once('exit', killOnExit);
 
   const stop = async (): Promise<void> => {
-    runningMasters.delete(child);
+    process.off('exit', killOnExit);
     if (exited) return;
-    // Only the master is signalled; it takes its own children down before exiting.
+    // Only the master is signalled. It exits in about a second; imap processes still serving a client
+    // outlive it by about 10 s before they disconnect with "Server shutting down".
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {

@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import mongoose from 'mongoose';
+import pino from 'pino';
+import type { ImapConfig } from '../../server/config';
+import { addUser, createToken } from '../../server/auth/users';
+import { loadPlaybook } from '../../server/cases/playbook';
+import { compilePlaybook } from '../../server/cases/suggest';
+import { connectDatabase } from '../../server/db/connection';
+import { createApp } from '../../server/http/app';
+import { Intake } from '../../server/mail/ingest';
+import { MailboxPoller, type PollerOptions } from '../../server/mail/poller';
+import { databaseUri, uniqueName } from './env';
+
+/**
+ * Tocsin in-process, wired as main.ts wires it, against the real test database and Dovecot, with
+ * the HTTP server on port 0 and a signed-in admin token.
+ */
+export interface Desk {
+  url: string;
+  token: string;
+  intake: Intake;
+  poller?: MailboxPoller;
+  api<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
+  startPoller(box: ImapConfig, options?: Partial<PollerOptions>, instance?: string): MailboxPoller;
+  stop(): Promise<void>;
+}
+
+export const testLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export async function startDesk(
+  opts: { mailbox?: ImapConfig; poller?: Partial<PollerOptions> } = {},
+): Promise<Desk> {
+  await connectDatabase(databaseUri(uniqueName('tocsin')), testLog);
+  const intake = new Intake({ playbook: compilePlaybook(loadPlaybook()), log: testLog });
+  const pollers: MailboxPoller[] = [];
+  let current: MailboxPoller | undefined;
+  const app = createApp({ log: testLog, mailbox: () => current?.status() });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const email = `${uniqueName('admin')}@example.org`.toLowerCase();
+  await addUser(email, 'Test Admin', 'admin');
+  const token = await createToken(email);
+
+  const desk: Desk = {
+    url,
+    token,
+    intake,
+    async api<T>(path: string, init: RequestInit = {}) {
+      const res = await fetch(url + path, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    },
+    startPoller(box, options = {}, instance = uniqueName('instance')) {
+      const poller = new MailboxPoller(box, intake, testLog, instance, { ...opts.poller, ...options });
+      pollers.push(poller);
+      current = poller;
+      desk.poller = poller;
+      poller.start();
+      return poller;
+    },
+    async stop() {
+      await Promise.all(pollers.map((p) => p.stop()));
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await mongoose.connection.dropDatabase().catch(() => undefined);
+      await mongoose.disconnect();
+    },
+  };
+  if (opts.mailbox) desk.startPoller(opts.mailbox);
+  return desk;
+}

@@ -1,0 +1,66 @@
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type Mail from 'nodemailer/lib/mailer';
+import type { ImapConfig } from '../../server/config';
+import { testEnv } from './env';
+
+/** Builds a real RFC 5322 message with nodemailer's composer. */
+export function compose(options: Mail.Options): Promise<Buffer> {
+  return new MailComposer({ from: 'Reporter <reporter@example.org>', ...options }).compile().build();
+}
+
+/** Puts messages into a mailbox with IMAP APPEND, over one connection. */
+export async function appendMessages(box: ImapConfig, raws: Buffer[], folder = box.mailbox): Promise<void> {
+  const client = new ImapFlow({
+    host: box.host,
+    port: box.port,
+    secure: false,
+    auth: { user: box.user, pass: box.password },
+    logger: false,
+  });
+  await client.connect();
+  try {
+    for (const raw of raws) await client.append(folder, raw);
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Delivers a message the way a mail server does, over LMTP. */
+export async function deliverLmtp(raw: Buffer, to: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    lmtp: true,
+    host: testEnv().imapHost,
+    port: testEnv().lmtpPort,
+  });
+  try {
+    await transport.sendMail({ envelope: { from: 'mta@example.org', to: [to] }, raw });
+  } finally {
+    transport.close();
+  }
+}
+
+/** Opens an IMAP client for a test to manage a mailbox directly (create, delete, inspect). */
+export async function imapClient(box: ImapConfig): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: box.host,
+    port: box.port,
+    secure: false,
+    auth: { user: box.user, pass: box.password },
+    logger: false,
+  });
+  await client.connect();
+  return client;
+}
+
+/** The highest UID in a mailbox right now (0 when empty). */
+export async function lastUid(box: ImapConfig, folder = box.mailbox): Promise<number> {
+  const client = await imapClient(box);
+  try {
+    const status = await client.status(folder, { uidNext: true });
+    return (status.uidNext ?? 1) - 1;
+  } finally {
+    await client.logout();
+  }
+}
