@@ -59,7 +59,7 @@ export async function lastUid(box: ImapConfig, folder = box.mailbox): Promise<nu
   const client = await imapClient(box);
   try {
     const status = await client.status(folder, { uidNext: true });
-    return (status.uidNext ?? 1) - 1;
+    return status ? (status.uidNext ?? 1) - 1 : 0;
   } finally {
     await client.logout();
   }
