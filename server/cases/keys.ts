@@ -1,3 +1,4 @@
+import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from '../db/connection';
 import { Counter } from './models';
 
@@ -5,22 +6,48 @@ import { Counter } from './models';
 export const formatCaseKey = (prefix: string, year: number, seq: number): string =>
   `${prefix}-${year}-${String(seq).padStart(3, '0')}`;
 
-export const CASE_KEY = /\b([A-Z]{2,6})-(\d{4})-(\d{3,})\b/;
+/**
+ * Each key handed out is a document whose _id is the key, tied to the source it was handed to.
+ * Unique indexes on both make the allocation exactly-once on any MongoDB-compatible server:
+ * FerretDB does not make a findOneAndUpdate $inc atomic under concurrency, but it does enforce
+ * unique indexes. The counter is only a hint of where to start looking.
+ */
+const CaseKey = mongoose.model(
+  'CaseKey',
+  new Schema(
+    {
+      _id: String,
+      source: { type: String, required: true, unique: true },
+      at: { type: Date, default: () => new Date() },
+    },
+    { versionKey: false },
+  ),
+  'case_keys',
+);
 
-export async function nextCaseKey(prefix: string, at: Date): Promise<string> {
+const MAX_PROBES = 10_000;
+
+/** The case key for `source`, handed out once: the same source always gets the same key. */
+export async function reserveCaseKey(prefix: string, at: Date, source: string): Promise<string> {
+  const held = await CaseKey.findOne({ source }).lean();
+  if (held) return String(held._id);
   const year = at.getUTCFullYear();
-  const id = `${prefix}-${year}`;
-  for (let attempt = 0; ; attempt++) {
+  const counterId = `${prefix}-${year}`;
+  let seq = ((await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
+  for (let probes = 0; probes < MAX_PROBES; probes++, seq++) {
+    const key = formatCaseKey(prefix, year, seq);
     try {
-      const counter = await Counter.findOneAndUpdate(
-        { _id: id },
-        { $inc: { seq: 1 } },
-        { upsert: true, returnDocument: 'after' },
-      );
-      return formatCaseKey(prefix, year, counter!.seq);
+      await CaseKey.create({ _id: key, source });
     } catch (err) {
-      // Two first-of-the-year upserts can race; the loser retries and increments.
-      if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      if (!isDuplicateKey(err)) throw err;
+      const mine = await CaseKey.findOne({ source }).lean();
+      if (mine) return String(mine._id); // a concurrent run for the same source won
+      continue; // the number is taken: try the next one
     }
+    await Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err;
+    });
+    return key;
   }
+  throw new Error(`no free case key for ${counterId} after ${MAX_PROBES} tries`);
 }

@@ -95,7 +95,7 @@ export interface TimelineDoc {
   email?: EmailEntryValue;
 }
 
-/** Per prefix per year, e.g. `INC-2026`. $inc is atomic, so a number is handed out once. */
+/** The highest number handed out per prefix per year, e.g. `INC-2026`: a hint for keys.ts. */
 export const Counter = mongoose.model(
   'Counter',
   new Schema({ _id: String, seq: { type: Number, default: 0 } }, { versionKey: false }),

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../db/connection';
 import type { Playbook } from './playbook';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from './models';
 import type { Suggestion } from './suggest';
@@ -13,11 +14,14 @@ export interface NewCase {
   source: string;
 }
 
-/** Creates the case unless it exists already. Safe to repeat after a crash. */
+/**
+ * Creates the case unless its source has one already. Safe to repeat after a crash. A key that
+ * belongs to another source's case is a conflict, and fails loudly rather than merging two reports.
+ */
 export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> {
   const type = c.suggestion.type;
   await Case.updateOne(
-    { key: c.key },
+    { source: c.source },
     {
       $setOnInsert: {
         key: c.key,
@@ -30,20 +34,26 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         // DAT and DEV hold personal data from the first minute, even while only suggested.
         restricted: playbook.types[type]?.restricted ?? false,
         firstSeenAt: c.firstSeenAt,
-        source: c.source,
         version: 0,
       },
     },
     { upsert: true, timestamps: true },
-  );
+  ).catch(async (err: unknown) => {
+    // Two runs for one source can race to the insert; the loser finds the winner's case.
+    if (!isDuplicateKey(err) || !(await Case.exists({ source: c.source, key: c.key }))) throw err;
+  });
 }
 
 export type NewTimelineEntry = TimelineDoc;
 
 /** Records a timeline entry once: its _id names the event it records. */
 export async function recordTimelineEntry(entry: NewTimelineEntry): Promise<void> {
-  const { _id, ...rest } = entry;
-  await TimelineEntry.updateOne({ _id }, { $setOnInsert: rest }, { upsert: true });
+  try {
+    await TimelineEntry.create(entry);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return;
+  }
   await Case.updateOne({ key: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
 }
 

@@ -1,6 +1,6 @@
 import { isDuplicateKey, isTransientDbError } from '../db/connection';
 import { putBlob } from '../db/blobs';
-import { nextCaseKey } from '../cases/keys';
+import { reserveCaseKey } from '../cases/keys';
 import { ensureCase, recordTimelineEntry } from '../cases/service';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
 import type { Logger } from '../logger';
@@ -15,8 +15,8 @@ import { Inbound, Quarantine, type InboundDoc } from './store';
  * so a crash at any point (even kill -9 between two writes) is finished by running it again:
  *   1. the raw bytes and attachments are stored by SHA-256;
  *   2. one `inbound` record per ingest key claims the message;
- *   3. a case key is reserved on that record, then the case and its first timeline entry are
- *      upserted by that key;
+ *   3. a case key is reserved for the message (unique per key and per message), then the case
+ *      and its first timeline entry are written, each once;
  *   4. the record is marked done.
  */
 
@@ -75,7 +75,7 @@ export class Intake {
       },
       this.deps.playbook,
     );
-    const caseKey = inbound.caseKey ?? (await this.reserveCaseKey(key, suggestion.type, inbound.receivedAt));
+    const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key);
 
     await ensureCase(
       {
@@ -114,7 +114,7 @@ export class Intake {
         flags,
       },
     });
-    await Inbound.updateOne({ _id: key }, { $set: { state: 'done' } });
+    await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
     this.deps.log.info({ caseKey, ingestKey: key, type: suggestion.type, flags }, 'case opened from email');
     return { outcome: 'created', ingestKey: key, caseKey, flags };
   }
@@ -147,17 +147,6 @@ export class Intake {
       if (!isDuplicateKey(err)) throw err;
       return (await Inbound.findById(key).lean<InboundDoc>())!;
     }
-  }
-
-  /** Reserves a case key on the inbound record once; a concurrent or repeated run reads it back. */
-  private async reserveCaseKey(key: string, type: string, at: Date): Promise<string> {
-    const candidate = await nextCaseKey(type, at);
-    const doc = await Inbound.findOneAndUpdate(
-      { _id: key, caseKey: { $exists: false } },
-      { $set: { caseKey: candidate } },
-      { returnDocument: 'after' },
-    ).lean<InboundDoc>();
-    return doc?.caseKey ?? (await Inbound.findById(key).lean<InboundDoc>())!.caseKey!;
   }
 
   /** Keeps a message we could not ingest, byte for byte, with the reason. Idempotent. */

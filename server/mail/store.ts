@@ -15,7 +15,7 @@ const inboundSchema = new Schema(
     receivedAt: { type: Date, required: true },
     source: { kind: String, mailbox: String, uidValidity: String, uid: Number, file: String },
     flags: [String],
-    /** Reserved before the case is written, so a restart reuses the same key. */
+    /** The case this message opened or joined, set when it is done. */
     caseKey: String,
     state: { type: String, enum: ['pending', 'done'], default: 'pending' },
   },

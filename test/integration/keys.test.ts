@@ -1,0 +1,59 @@
+import mongoose from 'mongoose';
+import { connectDatabase } from '../../server/db/connection';
+import { acquireLease } from '../../server/db/lease';
+import { reserveCaseKey } from '../../server/cases/keys';
+import { testLog } from '../support/desk';
+import { databaseUri, uniqueName } from '../support/env';
+
+beforeAll(() => connectDatabase(databaseUri(uniqueName('keys')), testLog));
+afterAll(async () => {
+  await mongoose.connection.dropDatabase();
+  await mongoose.disconnect();
+});
+
+// FerretDB does not make findOneAndUpdate/$inc atomic under concurrency; these prove that key
+// allocation and the mailbox lease stay exactly-once anyway, on whichever server the tests run.
+describe('when 60 case keys are reserved at once', () => {
+  it('then every source gets its own key, numbered from 1 without reuse', async () => {
+    const at = new Date('2026-04-24T08:15:00Z');
+    const keys = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => reserveCaseKey('INC', at, `source-${i}`)),
+    );
+    expect(new Set(keys).size).toBe(60);
+    expect(keys.every((k) => /^INC-2026-\d{3}$/.test(k))).toBe(true);
+    expect(Math.max(...keys.map((k) => Number(k.slice(-3))))).toBeLessThanOrEqual(60);
+  });
+
+  it('then one source asked many times at once gets one key', async () => {
+    const at = new Date('2026-05-01T00:00:00Z');
+    const keys = await Promise.all(
+      Array.from({ length: 20 }, () => reserveCaseKey('DAT', at, 'same-source')),
+    );
+    expect(new Set(keys)).toEqual(new Set(['DAT-2026-001']));
+    expect(await reserveCaseKey('DAT', at, 'next-source')).toBe('DAT-2026-002');
+  });
+
+  it('then each year starts again at 001', async () => {
+    expect(await reserveCaseKey('ABU', new Date('2026-12-31T23:59:59Z'), 'a')).toBe('ABU-2026-001');
+    expect(await reserveCaseKey('ABU', new Date('2027-01-01T00:00:00Z'), 'b')).toBe('ABU-2027-001');
+  });
+});
+
+describe('when ten instances race for one mailbox lease', () => {
+  it('then exactly one holds it, renews it, and the others wait until it expires', async () => {
+    const name = uniqueName('lease');
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => acquireLease(name, `i${i}`, 60_000)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = `i${results.indexOf(true)}`;
+    expect(await acquireLease(name, winner, 60_000)).toBe(true);
+    expect(await acquireLease(name, 'latecomer', 60_000)).toBe(false);
+
+    const short = uniqueName('lease');
+    expect(await acquireLease(short, 'first', 50)).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await acquireLease(short, 'second', 60_000)).toBe(true);
+    expect(await acquireLease(short, 'first', 60_000)).toBe(false);
+  });
+});
