@@ -18,6 +18,8 @@ import { databaseUri, uniqueName } from './env';
  */
 export interface Desk {
   url: string;
+  /** The desk's own database, for child processes (the CLI) to share. */
+  dbUri: string;
   token: string;
   intake: Intake;
   poller?: MailboxPoller;
@@ -31,7 +33,8 @@ export const testLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export async function startDesk(
   opts: { mailbox?: ImapConfig; poller?: Partial<PollerOptions> } = {},
 ): Promise<Desk> {
-  await connectDatabase(databaseUri(uniqueName('tocsin')), testLog);
+  const dbUri = databaseUri(uniqueName('tocsin'));
+  await connectDatabase(dbUri, testLog);
   const intake = new Intake({ playbook: compilePlaybook(loadPlaybook()), log: testLog });
   const pollers: MailboxPoller[] = [];
   let current: MailboxPoller | undefined;
@@ -46,6 +49,7 @@ export async function startDesk(
 
   const desk: Desk = {
     url,
+    dbUri,
     token,
     intake,
     async api<T>(path: string, init: RequestInit = {}) {
