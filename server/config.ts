@@ -31,7 +31,9 @@ const mongoUri = z
   .string()
   .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string');
 
-const httpUrl = z.string().url('must be an absolute URL such as https://tocsin.example.org');
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+\S*$/i, 'must be an http:// or https:// URL such as https://tocsin.example.org');
 
 const email = z.string().email('must be an email address such as security@example.org');
 
@@ -40,7 +42,11 @@ const env = z.object({
   PORT: port(3000),
   PUBLIC_URL: httpUrl.optional(),
   DATA_DIR: z.string().min(1).default('./data'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'must be one of fatal, error, warn, info, debug, trace or silent',
+    })
+    .default('info'),
   PLAYBOOK_FILE: z.string().min(1).optional(),
 
   IMAP_HOST: z.string().min(1).optional(),
@@ -104,7 +110,11 @@ export const SECRET_KEYS = ['IMAP_PASSWORD', 'SMTP_URL', 'VAPID_PRIVATE_KEY', 'M
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings in .env files mean "unset", as people write them.
-  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(source)
+      .map(([k, v]) => [k, k === 'IMAP_PASSWORD' ? v : v?.trim()] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = env.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -89,15 +89,23 @@ function ruleMatch(
   return found;
 }
 
+/**
+ * Bracketed markers ("[URGENT]") count anywhere in the subject; word markers ("urgent:") only at
+ * its start, after any Re:/Fwd: prefixes, so "Not urgent: a typo" is not urgent.
+ */
 function urgentMarker(report: Report, playbook: Playbook): string | undefined {
   const subject = report.subject.toLowerCase();
-  const inSubject = playbook.urgentMarkers.subject.find((s) => subject.includes(s.toLowerCase()));
+  const start = subject.replace(/^(\s*(re|fwd?|aw|wg|sv|vs|rv|tr|antw)\s*(\[\d+\])?\s*:)+/, '').trimStart();
+  const inSubject = playbook.urgentMarkers.subject.find((marker) => {
+    const m = marker.toLowerCase();
+    return m.startsWith('[') ? subject.includes(m) : start.startsWith(m);
+  });
   if (inSubject) return `subject contains '${inSubject}'`;
   for (const h of report.headers) {
     const name = h.name.toLowerCase();
     const value = h.value.trim().toLowerCase();
     const hit = playbook.urgentMarkers.headers.find(
-      (m) => m.name === name && m.value.toLowerCase() === value,
+      (m) => m.name.toLowerCase() === name && m.value.toLowerCase() === value,
     );
     if (hit) return `${h.name}: ${h.value.trim()}`;
   }

@@ -30,47 +30,53 @@ export function mimeShape(raw: Buffer, limits?: MimeLimits): MimeShape {
   let header = '';
   let pos = 0;
 
+  const endHeaders = () => {
+    inHeaders = false;
+    const type = contentType(header);
+    if (type) types.add(type.split(';')[0]!.trim().toLowerCase());
+    const boundary = multipartBoundary(type);
+    if (boundary) {
+      stack.push(boundary);
+      depth = Math.max(depth, stack.length);
+    }
+    header = '';
+  };
+
   while (pos < text.length) {
     let end = text.indexOf('\n', pos);
     if (end === -1) end = text.length;
     const line = text.slice(pos, end).replace(/\r$/, '');
     pos = end + 1;
 
-    if (inHeaders) {
-      if (line === '') {
-        inHeaders = false;
-        const type = contentType(header);
-        if (type) types.add(type.split(';')[0]!.trim().toLowerCase());
-        const boundary = multipartBoundary(type);
-        if (boundary) {
-          stack.push(boundary);
-          depth = Math.max(depth, stack.length);
-        }
-        header = '';
-      } else if (/^[ \t]/.test(line)) {
-        header += ' ' + line.trim();
-      } else {
-        header += '\n' + line;
+    // A boundary line counts even where a part's headers never ended with a blank line:
+    // the real parser treats it as a boundary there too.
+    const boundary =
+      line.startsWith('--') && stack.length > 0 ? matchBoundary(stack, line.trimEnd()) : undefined;
+    if (boundary) {
+      if (inHeaders) endHeaders();
+      stack.length = boundary.keep;
+      if (!boundary.closing) {
+        parts++;
+        inHeaders = true;
       }
-    } else if (line.startsWith('--') && stack.length > 0) {
-      const trimmed = line.trimEnd();
-      for (let i = stack.length - 1; i >= 0; i--) {
-        const b = `--${stack[i]}`;
-        if (trimmed === `${b}--`) {
-          stack.length = i;
-          break;
-        }
-        if (trimmed === b) {
-          stack.length = i + 1;
-          parts++;
-          inHeaders = true;
-          break;
-        }
-      }
+    } else if (inHeaders) {
+      if (line === '') endHeaders();
+      else if (/^[ \t]/.test(line)) header += ' ' + line.trim();
+      else header += '\n' + line;
     }
     if (limits && (depth > limits.maxDepth || parts > limits.maxParts)) break;
   }
   return { depth, parts, types: [...types] };
+}
+
+/** Which open boundary a line is, and how many boundaries stay open after it. */
+function matchBoundary(stack: string[], line: string): { keep: number; closing: boolean } | undefined {
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const b = `--${stack[i]}`;
+    if (line === `${b}--`) return { keep: i, closing: true };
+    if (line === b) return { keep: i + 1, closing: false };
+  }
+  return undefined;
 }
 
 const contentType = (headerBlock: string) => /(?:^|\n)content-type:([^\n]*)/i.exec(headerBlock)?.[1]?.trim();

@@ -17,7 +17,7 @@ export function headerFields(head: Buffer): { name: string; value: string }[] {
   const fields: { name: string; value: string }[] = [];
   for (const line of head.toString('utf8').split(/\r?\n/)) {
     const last = fields[fields.length - 1];
-    if (/^[ \t]/.test(line) && last) last.value += ' ' + line.trim();
+    if (/^[ \t]/.test(line) && last) last.value = `${last.value} ${line.trim()}`.trim();
     else {
       const colon = line.indexOf(':');
       if (colon > 0) fields.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() });
