@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# What `npm test` needs beyond node_modules: Dovecot (IMAP and LMTP, run per test run on loopback
+# ports) and, unless MONGODB_URI points at a server, a FerretDB build. Installs what is missing
+# when it can (root with apt-get), and otherwise says in one line what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+[ -e /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]} for the integration tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "The tests need Dovecot: install ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]})." >&2
+    exit 1
+  fi
+fi
+
+if [ -z "${MONGODB_URI:-}" ]; then
+  bash server/db/install-ferretdb.sh >/dev/null
+fi
