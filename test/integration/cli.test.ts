@@ -117,3 +117,11 @@ describe('when the server is started with a bad setting', () => {
     expect(proc.output()).not.toContain('hunter2-secret');
   });
 });
+
+describe('when the server gets SIGTERM', () => {
+  it('then it shuts down gracefully with exit code 0', async () => {
+    const proc = await startTocsin(env);
+    expect((await fetch(`${proc.url}/readyz`)).status).toBe(200);
+    expect(await proc.stop()).toBe(0);
+  });
+});

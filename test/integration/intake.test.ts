@@ -132,6 +132,16 @@ describe('when a report arrives by mail', () => {
   });
 });
 
+describe('when the mailbox is connected', () => {
+  it('then /readyz is 200 and reports the mailbox state and last sync time', async () => {
+    const res = await fetch(`${desk.url}/readyz`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { mailbox: { state: string; lastSyncAt: string; mailbox: string } };
+    expect(body.mailbox).toMatchObject({ state: 'idle', mailbox: 'INBOX' });
+    expect(Date.parse(body.mailbox.lastSyncAt)).toBeGreaterThan(0);
+  });
+});
+
 describe('when the same message arrives more than once', () => {
   it('then two LMTP deliveries and an APPEND of one message make one case with one timeline entry', async () => {
     const marker = uniqueName('twice');

@@ -1,7 +1,7 @@
-/** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
+/** Polls `check` until it returns a value (not undefined, null or false), or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs = 30_000,
   intervalMs = 50,
 ): Promise<T> {
@@ -10,7 +10,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false) return value;
     } catch (err) {
       last = err;
     }
