@@ -12,14 +12,7 @@ export function compose(options: Mail.Options): Promise<Buffer> {
 
 /** Puts messages into a mailbox with IMAP APPEND, over one connection. */
 export async function appendMessages(box: ImapConfig, raws: Buffer[], folder = box.mailbox): Promise<void> {
-  const client = new ImapFlow({
-    host: box.host,
-    port: box.port,
-    secure: false,
-    auth: { user: box.user, pass: box.password },
-    logger: false,
-  });
-  await client.connect();
+  const client = await imapClient(box);
   try {
     for (const raw of raws) await client.append(folder, raw);
   } finally {
