@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['pwa/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['bin/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
