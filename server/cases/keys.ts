@@ -27,13 +27,16 @@ const CaseKey = mongoose.model(
 
 const MAX_PROBES = 10_000;
 
+/** The last number this process handed out per counter: saves a read per key. */
+const lastHandedOut = new Map<string, number>();
+
 /** The case key for `source`, handed out once: the same source always gets the same key. */
 export async function reserveCaseKey(prefix: string, at: Date, source: string): Promise<string> {
   const held = await CaseKey.findOne({ source }).lean();
   if (held) return String(held._id);
   const year = at.getUTCFullYear();
   const counterId = `${prefix}-${year}`;
-  let seq = ((await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
+  let seq = (lastHandedOut.get(counterId) ?? (await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
   for (let probes = 0; probes < MAX_PROBES; probes++, seq++) {
     const key = formatCaseKey(prefix, year, seq);
     try {
@@ -44,6 +47,7 @@ export async function reserveCaseKey(prefix: string, at: Date, source: string): 
       if (mine) return String(mine._id); // a concurrent run for the same source won
       continue; // the number is taken: try the next one
     }
+    lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));
     await Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch((err: unknown) => {
       if (!isDuplicateKey(err)) throw err;
     });

@@ -46,14 +46,21 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
 
 export type NewTimelineEntry = TimelineDoc;
 
-/** Records a timeline entry once: its _id names the event it records. */
-export async function recordTimelineEntry(entry: NewTimelineEntry): Promise<void> {
+/**
+ * Records a timeline entry once: its _id names the event it records. The case's updatedAt moves
+ * with it, except for the entry that opened the case (`opening`).
+ */
+export async function recordTimelineEntry(
+  entry: NewTimelineEntry,
+  opts: { opening?: boolean } = {},
+): Promise<void> {
   try {
     await TimelineEntry.create(entry);
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     return;
   }
+  if (opts.opening) return;
   await Case.updateOne({ key: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
 }
 

@@ -33,8 +33,8 @@ const BlobChunk = mongoose.model(
 
 export async function putBlob(data: Buffer, sha?: string): Promise<string> {
   const id = sha ?? createHash('sha256').update(data).digest('hex');
-  if (await Blob.exists({ _id: id })) return id;
   const chunks = data.length <= CHUNK ? 0 : Math.ceil(data.length / CHUNK);
+  if (chunks > 0 && (await Blob.exists({ _id: id }))) return id;
   for (let n = 0; n < chunks; n++) {
     const part = data.subarray(n * CHUNK, (n + 1) * CHUNK);
     await BlobChunk.updateOne({ _id: `${id}:${n}` }, { $setOnInsert: { data: part } }, { upsert: true });

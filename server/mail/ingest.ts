@@ -89,31 +89,34 @@ export class Intake {
       this.deps.playbook.playbook,
     );
     const flags = inbound.flags ?? [];
-    await recordTimelineEntry({
-      _id: `email:${key}`,
-      caseKey,
-      kind: 'email',
-      at: inbound.receivedAt,
-      email: {
-        direction: 'in',
-        messageId: parsed.messageId,
-        from: parsed.from,
-        to: parsed.to,
-        cc: parsed.cc,
-        date: parsed.date,
-        subject: parsed.subject,
-        text: parsed.text,
-        attachments: parsed.attachments.map(({ filename, contentType, size, sha256 }) => ({
-          filename,
-          contentType,
-          size,
-          sha256,
-        })),
-        rawSha256: inbound.rawSha256,
-        ingestKey: key,
-        flags,
+    await recordTimelineEntry(
+      {
+        _id: `email:${key}`,
+        caseKey,
+        kind: 'email',
+        at: inbound.receivedAt,
+        email: {
+          direction: 'in',
+          messageId: parsed.messageId,
+          from: parsed.from,
+          to: parsed.to,
+          cc: parsed.cc,
+          date: parsed.date,
+          subject: parsed.subject,
+          text: parsed.text,
+          attachments: parsed.attachments.map(({ filename, contentType, size, sha256 }) => ({
+            filename,
+            contentType,
+            size,
+            sha256,
+          })),
+          rawSha256: inbound.rawSha256,
+          ingestKey: key,
+          flags,
+        },
       },
-    });
+      { opening: true },
+    );
     await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
     this.deps.log.info({ caseKey, ingestKey: key, type: suggestion.type, flags }, 'case opened from email');
     return { outcome: 'created', ingestKey: key, caseKey, flags };
