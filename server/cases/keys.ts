@@ -7,22 +7,26 @@ export const formatCaseKey = (prefix: string, year: number, seq: number): string
   `${prefix}-${year}-${String(seq).padStart(3, '0')}`;
 
 /**
- * Each key handed out is a document whose _id is the key, tied to the source it was handed to.
- * Unique indexes on both make the allocation exactly-once on any MongoDB-compatible server:
- * FerretDB does not make a findOneAndUpdate $inc atomic under concurrency, but it does enforce
- * unique indexes. The counter is only a hint of where to start looking.
+ * Exactly-once keys on any MongoDB-compatible server, from inserts by _id alone. FerretDB neither
+ * makes a findOneAndUpdate $inc atomic under concurrency nor uses an index for anything but an
+ * exact `{ _id }` filter, but it does enforce unique _ids. So a number is claimed by inserting
+ * the key as an _id, and the source is tied to its key by inserting the source as an _id. Two
+ * runs for one source (two instances on one message) may each claim a number; one wins the
+ * source, and the other number stays unused: keys are never reused, and rarely skipped.
+ * The counter is only a hint of where to start looking.
  */
 const CaseKey = mongoose.model(
   'CaseKey',
   new Schema(
-    {
-      _id: String,
-      source: { type: String, required: true, unique: true },
-      at: { type: Date, default: () => new Date() },
-    },
+    { _id: String, source: String, at: { type: Date, default: () => new Date() } },
     { versionKey: false },
   ),
   'case_keys',
+);
+const KeyOwner = mongoose.model(
+  'KeyOwner',
+  new Schema({ _id: String, key: { type: String, required: true } }, { versionKey: false }),
+  'case_key_owners',
 );
 
 const MAX_PROBES = 10_000;
@@ -32,8 +36,19 @@ const lastHandedOut = new Map<string, number>();
 
 /** The case key for `source`, handed out once: the same source always gets the same key. */
 export async function reserveCaseKey(prefix: string, at: Date, source: string): Promise<string> {
-  const held = await CaseKey.findOne({ source }).lean();
-  if (held) return String(held._id);
+  const owner = await KeyOwner.findById(source).lean();
+  if (owner) return owner.key;
+  const key = await claimNumber(prefix, at, source);
+  try {
+    await KeyOwner.create({ _id: source, key });
+    return key;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return (await KeyOwner.findById(source).lean())!.key; // a concurrent run for this source won
+  }
+}
+
+async function claimNumber(prefix: string, at: Date, source: string): Promise<string> {
   const year = at.getUTCFullYear();
   const counterId = `${prefix}-${year}`;
   let seq = (lastHandedOut.get(counterId) ?? (await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
@@ -43,8 +58,6 @@ export async function reserveCaseKey(prefix: string, at: Date, source: string): 
       await CaseKey.create({ _id: key, source });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const mine = await CaseKey.findOne({ source }).lean();
-      if (mine) return String(mine._id); // a concurrent run for the same source won
       continue; // the number is taken: try the next one
     }
     lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));

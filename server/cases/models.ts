@@ -1,8 +1,12 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 
-/** A case, the committee's record of one report. Its timeline lives in its own collection. */
+/**
+ * A case, the committee's record of one report. Its timeline lives in its own collection. The
+ * _id is the key, so that finding a case by key is an _id lookup on every server.
+ */
 const caseSchema = new Schema(
   {
+    _id: String,
     key: { type: String, required: true, unique: true },
     type: { type: String, required: true },
     severity: { type: String, required: true },

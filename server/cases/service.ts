@@ -15,16 +15,17 @@ export interface NewCase {
 }
 
 /**
- * Creates the case unless its source has one already. Safe to repeat after a crash. A key that
- * belongs to another source's case is a conflict, and fails loudly rather than merging two reports.
+ * Creates the case unless it exists already. Safe to repeat after a crash. A second case for the
+ * same source is refused by a unique index, and fails loudly rather than splitting a report.
  */
 export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> {
   const type = c.suggestion.type;
   await Case.updateOne(
-    { source: c.source },
+    { _id: c.key },
     {
       $setOnInsert: {
         key: c.key,
+        source: c.source,
         type,
         severity: c.suggestion.severity,
         status: 'New',
@@ -39,8 +40,8 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
     },
     { upsert: true, timestamps: true },
   ).catch(async (err: unknown) => {
-    // Two runs for one source can race to the insert; the loser finds the winner's case.
-    if (!isDuplicateKey(err) || !(await Case.exists({ source: c.source, key: c.key }))) throw err;
+    // Two runs for one case can race to the upsert; the loser finds the winner's case.
+    if (!isDuplicateKey(err) || !(await Case.exists({ _id: c.key }))) throw err;
   });
 }
 
@@ -61,7 +62,7 @@ export async function recordTimelineEntry(
     return;
   }
   if (opts.opening) return;
-  await Case.updateOne({ key: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
+  await Case.updateOne({ _id: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
 }
 
 export interface CaseFilter {
@@ -92,7 +93,7 @@ export async function listCases(filter: CaseFilter, page: { limit: number; offse
 }
 
 export async function getCase(key: string) {
-  const doc = await Case.findOne({ key }).lean<CaseDoc>();
+  const doc = await Case.findById(key).lean<CaseDoc>();
   if (!doc) return undefined;
   const timeline = await TimelineEntry.find({ caseKey: key }).sort({ at: 1, _id: 1 }).lean<TimelineDoc[]>();
   return { ...caseJson(doc), timeline: timeline.map(timelineJson) };

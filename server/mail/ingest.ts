@@ -6,9 +6,9 @@ import { suggest, type CompiledPlaybook } from '../cases/suggest';
 import type { Logger } from '../logger';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
-import { headerFields, splitRaw } from './raw';
+import { headerFields, sha256, splitRaw } from './raw';
 import { cleanText } from './text';
-import { Inbound, Quarantine, type InboundDoc } from './store';
+import { Inbound, MessageIdSeen, Quarantine, type InboundDoc } from './store';
 
 /**
  * Where an email becomes a case. Every step is idempotent and keyed by the message's ingest key,
@@ -127,7 +127,7 @@ export class Intake {
     const rawSha256 = await putBlob(raw);
     for (const a of parsed.attachments) await putBlob(a.content, a.sha256);
     const flags: string[] = [];
-    if (parsed.messageId && (await Inbound.exists({ messageId: parsed.messageId, _id: { $ne: key } }))) {
+    if (parsed.messageId && (await firstWithMessageId(parsed.messageId, key)) !== key) {
       // Same Message-ID, different content: kept as its own message, and flagged for a human.
       flags.push('message-id-reused');
     }
@@ -207,6 +207,18 @@ export class Intake {
     );
     this.deps.log.error({ quarantineId: id, size, source }, 'oversize message quarantined');
     return { outcome: 'quarantined', quarantineId: id, reason };
+  }
+}
+
+/** The ingest key of the first message seen with this Message-ID (registering `key` if none). */
+async function firstWithMessageId(messageId: string, key: string): Promise<string> {
+  const id = sha256(messageId);
+  try {
+    await MessageIdSeen.create({ _id: id, ingestKey: key });
+    return key;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return (await MessageIdSeen.findById(id).lean())!.ingestKey;
   }
 }
 

@@ -21,9 +21,18 @@ const inboundSchema = new Schema(
   },
   { versionKey: false },
 );
-inboundSchema.index({ messageId: 1 });
 export const Inbound = mongoose.model('Inbound', inboundSchema, 'inbound');
 export type InboundDoc = InferSchemaType<typeof inboundSchema>;
+
+/**
+ * The first message seen with each Message-ID (by its SHA-256), so that a reused Message-ID with
+ * different content is noticed with an _id lookup.
+ */
+export const MessageIdSeen = mongoose.model(
+  'MessageIdSeen',
+  new Schema({ _id: String, ingestKey: { type: String, required: true } }, { versionKey: false }),
+  'message_ids',
+);
 
 const quarantineSchema = new Schema(
   {
