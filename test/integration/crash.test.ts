@@ -99,7 +99,8 @@ describe('when two Tocsin processes watch one mailbox', () => {
     const box = await newMailbox('pair');
     const tag = uniqueName('pair');
     await appendMessages(box, await reports(30, tag));
-    const [a, b] = await Promise.all([start(imapEnv(box)), start(imapEnv(box))]);
+    const env = { ...imapEnv(box), LOG_LEVEL: 'debug' };
+    const [a, b] = await Promise.all([start(env), start(env)]);
     await caughtUp(box, 90_000);
     await expectExactlyOneCasePerMessage(tag, 30);
 
@@ -118,5 +119,7 @@ describe('when two Tocsin processes watch one mailbox', () => {
     await caughtUp(box, 90_000);
     await expectExactlyOneCasePerMessage(`${tag}-after`, 5);
     await expectExactlyOneCasePerMessage(tag, 35);
+    // Neither process wrote the mailbox password into its logs.
+    expect(a!.output() + b!.output()).not.toContain(box.password);
   });
 });

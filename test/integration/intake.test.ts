@@ -208,6 +208,30 @@ describe('when mail is hostile or broken', () => {
     expect(await casesMatching(big)).toHaveLength(0);
   });
 
+  it('then under a raised cap the 20 MB attachment is stored byte for byte with its SHA-256', async () => {
+    const bigBox = await newMailbox('bigcap', { maxMessageBytes: 40 * 1024 * 1024 });
+    const marker = uniqueName('bigok');
+    const content = randomBytes(20 * 1024 * 1024);
+    await appendMessages(bigBox, [
+      await compose({
+        to: bigBox.user,
+        subject: `Full dump ${marker}`,
+        text: 'attached',
+        attachments: [{ filename: 'dump.bin', content }],
+      }),
+    ]);
+    const poller = desk.startPoller(bigBox);
+    try {
+      const c = await onlyCase(marker, 90_000);
+      const [attachment] = c.timeline[0]!.email!.attachments;
+      const sha = createHash('sha256').update(content).digest('hex');
+      expect(attachment).toMatchObject({ filename: 'dump.bin', size: content.length, sha256: sha });
+      expect((await getBlob(sha))!.equals(content)).toBe(true);
+    } finally {
+      await poller.stop();
+    }
+  });
+
   it('then a 200-level MIME nesting becomes a case from its headers, flagged, with the raw bytes kept', async () => {
     const marker = uniqueName('deep');
     let body = 'deep text\r\n';
