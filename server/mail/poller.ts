@@ -4,6 +4,7 @@ import { acquireLease, releaseLease } from '../db/lease';
 import { isTransientDbError } from '../db/connection';
 import type { Logger } from '../logger';
 import { backoffDelay, type BackoffOptions } from './backoff';
+import { pool, sizeBatches } from './batching';
 import type { IngestResult, IngestSource } from './ingest';
 import { MailCursor } from './store';
 
@@ -239,7 +240,12 @@ export class MailboxPoller {
               .filter((m) => m.uid > lastUid)
               .sort((a, b) => a.uid - b.uid);
 
-      for (const batch of this.batches(pending)) {
+      const batches = sizeBatches(pending, {
+        maxCount: this.opts.batchMessages,
+        maxBytes: this.opts.batchBytes,
+        cap: this.config.maxMessageBytes,
+      });
+      for (const batch of batches) {
         if (this.stopped) break;
         lastUid = await this.ingestBatch(client, batch, uidValidity, lastUid);
       }
@@ -254,25 +260,6 @@ export class MailboxPoller {
       lock.release();
       if (this.state === 'syncing') this.state = 'idle';
     }
-  }
-
-  private *batches(list: FetchMessageObject[]): Generator<FetchMessageObject[]> {
-    let batch: FetchMessageObject[] = [];
-    let bytes = 0;
-    for (const m of list) {
-      const size = m.size ?? 0;
-      if (
-        batch.length >= this.opts.batchMessages ||
-        (batch.length > 0 && bytes + size > this.opts.batchBytes)
-      ) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(m);
-      bytes += Math.min(size, this.config.maxMessageBytes);
-    }
-    if (batch.length > 0) yield batch;
   }
 
   /** Fetches and ingests one batch; returns the highest UID below which everything is durable. */
@@ -381,13 +368,4 @@ export class MailboxPoller {
       };
     });
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,0 +1,29 @@
+/** Splits UIDs listed with their RFC822.SIZE into fetch batches bounded in count and bytes. */
+export function* sizeBatches<T extends { size?: number }>(
+  list: T[],
+  limits: { maxCount: number; maxBytes: number; cap: number },
+): Generator<T[]> {
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of list) {
+    // A message over the cap is not fetched whole, so it weighs nothing here.
+    const size = (item.size ?? 0) > limits.cap ? 0 : (item.size ?? 0);
+    if (batch.length >= limits.maxCount || (batch.length > 0 && bytes + size > limits.maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,38 @@
+import { pool, sizeBatches } from '../../server/mail/batching';
+
+const sized = (...sizes: number[]) => sizes.map((size, uid) => ({ uid, size }));
+const uids = (batches: { uid: number }[][]) => batches.map((b) => b.map((m) => m.uid));
+
+describe('sizeBatches', () => {
+  it('when messages are small, then batches are cut at maxCount', () => {
+    const batches = [...sizeBatches(sized(1, 1, 1, 1, 1), { maxCount: 2, maxBytes: 100, cap: 50 })];
+    expect(uids(batches)).toEqual([[0, 1], [2, 3], [4]]);
+  });
+
+  it('when bytes would pass maxBytes, then a new batch starts, but a single big message still gets one', () => {
+    const batches = [...sizeBatches(sized(40, 40, 90, 10), { maxCount: 10, maxBytes: 100, cap: 95 })];
+    expect(uids(batches)).toEqual([[0, 1], [2], [3]]);
+  });
+
+  it('when a message is over the cap, then it weighs nothing, since only its headers are fetched', () => {
+    const batches = [...sizeBatches(sized(60, 1000, 30), { maxCount: 10, maxBytes: 100, cap: 500 })];
+    expect(uids(batches)).toEqual([[0, 1, 2]]);
+  });
+});
+
+describe('pool', () => {
+  it('when given more items than its limit, then it runs each once with at most limit in flight', async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    await pool([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(n);
+      running--;
+    });
+    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(peak).toBe(3);
+  });
+});
