@@ -10,7 +10,7 @@ describe('sizeBatches', () => {
   });
 
   it('when bytes would pass maxBytes, then a new batch starts, but a single big message still gets one', () => {
-    const batches = [...sizeBatches(sized(40, 40, 90, 10), { maxCount: 10, maxBytes: 100, cap: 95 })];
+    const batches = [...sizeBatches(sized(40, 40, 90, 20), { maxCount: 10, maxBytes: 100, cap: 95 })];
     expect(uids(batches)).toEqual([[0, 1], [2], [3]]);
   });
 
