@@ -53,8 +53,16 @@ export async function createToken(email: string): Promise<string> {
   return token;
 }
 
+/** How stale lastUsedAt may get: a request then reads the token, and rarely writes it. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 export async function userForToken(token: string): Promise<UserDoc | undefined> {
-  const doc = await ApiToken.findByIdAndUpdate(hashToken(token), { $set: { lastUsedAt: new Date() } }).lean();
+  const id = hashToken(token);
+  const doc = await ApiToken.findById(id).lean();
   if (!doc) return undefined;
+  const now = Date.now();
+  if (!doc.lastUsedAt || now - doc.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await ApiToken.updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } });
+  }
   return (await User.findById(doc.userId).lean<UserDoc>()) ?? undefined;
 }

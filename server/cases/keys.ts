@@ -34,10 +34,20 @@ const MAX_PROBES = 10_000;
 /** The last number this process handed out per counter: saves a read per key. */
 const lastHandedOut = new Map<string, number>();
 
-/** The case key for `source`, handed out once: the same source always gets the same key. */
-export async function reserveCaseKey(prefix: string, at: Date, source: string): Promise<string> {
-  const owner = await KeyOwner.findById(source).lean();
-  if (owner) return owner.key;
+/**
+ * The case key for `source`, handed out once: the same source always gets the same key. With
+ * `fresh`, the caller knows the source is new, and the lookup of an earlier key is skipped.
+ */
+export async function reserveCaseKey(
+  prefix: string,
+  at: Date,
+  source: string,
+  opts: { fresh?: boolean } = {},
+): Promise<string> {
+  if (!opts.fresh) {
+    const owner = await KeyOwner.findById(source).lean();
+    if (owner) return owner.key;
+  }
   const key = await claimNumber(prefix, at, source);
   try {
     await KeyOwner.create({ _id: source, key });
@@ -61,9 +71,8 @@ async function claimNumber(prefix: string, at: Date, source: string): Promise<st
       continue; // the number is taken: try the next one
     }
     lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));
-    await Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch((err: unknown) => {
-      if (!isDuplicateKey(err)) throw err;
-    });
+    // Only a hint for the next process: a lost update costs it a few probes, never a reused key.
+    void Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
     return key;
   }
   throw new Error(`no free case key for ${counterId} after ${MAX_PROBES} tries`);

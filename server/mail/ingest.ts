@@ -8,7 +8,7 @@ import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
 import { headerFields, sha256, splitRaw } from './raw';
 import { cleanText } from './text';
-import { Inbound, MessageIdSeen, Quarantine, type InboundDoc } from './store';
+import { Inbound, MessageIdSeen, Quarantine, type InboundRecord } from './store';
 
 /**
  * Where an email becomes a case. Every step is idempotent and keyed by the message's ingest key,
@@ -22,6 +22,8 @@ import { Inbound, MessageIdSeen, Quarantine, type InboundDoc } from './store';
 
 export interface IngestSource {
   kind: 'imap' | 'file' | 'quarantine';
+  /** When the mailbox received the message (IMAP INTERNALDATE); the case's first-seen time. */
+  receivedAt?: Date;
   mailbox?: string;
   uidValidity?: string;
   uid?: number;
@@ -62,9 +64,10 @@ export class Intake {
     const parsed = await parseMessage(raw, this.deps.limits ?? DEFAULT_PARSE_LIMITS);
     const key = ingestKey(parsed.messageId, raw);
 
-    let inbound = await Inbound.findById(key).lean<InboundDoc>();
-    if (inbound?.state === 'done') return { outcome: 'duplicate', ingestKey: key, caseKey: inbound.caseKey! };
-    if (!inbound) inbound = await this.claim(key, raw, parsed, source);
+    const existing = await Inbound.findById(key).lean<InboundRecord>();
+    if (existing?.state === 'done')
+      return { outcome: 'duplicate', ingestKey: key, caseKey: existing.caseKey! };
+    const inbound = existing ?? (await this.claim(key, raw, parsed, source));
 
     const suggestion = suggest(
       {
@@ -75,9 +78,12 @@ export class Intake {
       },
       this.deps.playbook,
     );
-    const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key);
+    // A message claimed just now can not own a key yet, unless another instance raced us to it
+    // (then the unique key owner settles it); a resumed one may.
+    const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key, { fresh: !existing });
 
-    await ensureCase(
+    const flags = inbound.flags ?? [];
+    const caseWritten = ensureCase(
       {
         key: caseKey,
         suggestion,
@@ -88,8 +94,9 @@ export class Intake {
       },
       this.deps.playbook.playbook,
     );
-    const flags = inbound.flags ?? [];
-    await recordTimelineEntry(
+    // The case and its first entry are independent idempotent writes: they go out together, and
+    // the message is marked done only when both are durable.
+    const entryWritten = recordTimelineEntry(
       {
         _id: `email:${key}`,
         caseKey,
@@ -117,6 +124,7 @@ export class Intake {
       },
       { opening: true },
     );
+    await Promise.all([caseWritten, entryWritten]);
     await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
     this.deps.log.info({ caseKey, ingestKey: key, type: suggestion.type, flags }, 'case opened from email');
     return { outcome: 'created', ingestKey: key, caseKey, flags };
@@ -124,13 +132,14 @@ export class Intake {
 
   /** Stores the evidence, then the record that claims the message. */
   private async claim(key: string, raw: Buffer, parsed: ParsedMessage, source: IngestSource) {
-    const rawSha256 = await putBlob(raw);
-    for (const a of parsed.attachments) await putBlob(a.content, a.sha256);
+    const [rawSha256, firstKey] = await Promise.all([
+      putBlob(raw),
+      parsed.messageId ? firstWithMessageId(parsed.messageId, key) : key,
+      ...parsed.attachments.map((a) => putBlob(a.content, a.sha256)),
+    ]);
     const flags: string[] = [];
-    if (parsed.messageId && (await firstWithMessageId(parsed.messageId, key)) !== key) {
-      // Same Message-ID, different content: kept as its own message, and flagged for a human.
-      flags.push('message-id-reused');
-    }
+    // Same Message-ID, different content: kept as its own message, and flagged for a human.
+    if (firstKey !== key) flags.push('message-id-reused');
     if (parsed.limited) flags.push('body-not-parsed');
     const doc = {
       _id: key,
@@ -138,17 +147,17 @@ export class Intake {
       rawSha256,
       size: raw.length,
       headers: parsed.headers,
-      receivedAt: new Date(),
+      receivedAt: source.receivedAt ?? new Date(),
       source,
       flags,
       state: 'pending' as const,
     };
     try {
       await Inbound.create(doc);
-      return doc as InboundDoc;
+      return doc;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      return (await Inbound.findById(key).lean<InboundDoc>())!;
+      return (await Inbound.findById(key).lean<InboundRecord>())!;
     }
   }
 

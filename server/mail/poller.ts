@@ -279,10 +279,14 @@ export class MailboxPoller {
     const small = batch.filter((m) => (m.size ?? 0) <= limit).map((m) => m.uid);
     const big = batch.filter((m) => (m.size ?? 0) > limit);
 
-    const fetched = new Map<number, Buffer>();
+    const fetched = new Map<number, { raw: Buffer; receivedAt?: Date }>();
     if (small.length > 0) {
-      for (const m of await client.fetchAll(small.join(','), { uid: true, source: true }, { uid: true })) {
-        if (m.source) fetched.set(m.uid, m.source);
+      for (const m of await client.fetchAll(
+        small.join(','),
+        { uid: true, source: true, internalDate: true },
+        { uid: true },
+      )) {
+        if (m.source) fetched.set(m.uid, { raw: m.source, receivedAt: internalDate(m.internalDate) });
       }
     }
     for (const m of big) {
@@ -298,7 +302,8 @@ export class MailboxPoller {
     await pool(work, this.opts.concurrency, async (uid) => {
       if (failure) return;
       try {
-        await this.intake.ingestOrQuarantine(fetched.get(uid)!, source(uid));
+        const { raw, receivedAt } = fetched.get(uid)!;
+        await this.intake.ingestOrQuarantine(raw, { ...source(uid), receivedAt });
         done.add(uid);
       } catch (err) {
         failure ??= err;
@@ -368,4 +373,9 @@ export class MailboxPoller {
       };
     });
   }
+}
+
+function internalDate(value: Date | string | undefined): Date | undefined {
+  const date = value === undefined ? undefined : new Date(value);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
 }

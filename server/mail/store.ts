@@ -22,7 +22,15 @@ const inboundSchema = new Schema(
   { versionKey: false },
 );
 export const Inbound = mongoose.model('Inbound', inboundSchema, 'inbound');
-export type InboundDoc = InferSchemaType<typeof inboundSchema>;
+/** The fields of an inbound record that intake reads back. */
+export interface InboundRecord {
+  _id: string;
+  rawSha256: string;
+  receivedAt: Date;
+  flags?: string[];
+  caseKey?: string;
+  state: 'pending' | 'done';
+}
 
 /**
  * The first message seen with each Message-ID (by its SHA-256), so that a reused Message-ID with

@@ -142,6 +142,24 @@ describe('when the mailbox is connected', () => {
   });
 });
 
+describe('when mail waited in the mailbox before Tocsin saw it', () => {
+  it('then the case is first seen when the mailbox received it (INTERNALDATE), not when Tocsin read it', async () => {
+    const marker = uniqueName('internaldate');
+    const arrived = new Date('2026-04-24T08:15:00Z');
+    await appendMessages(
+      box,
+      [await compose({ to: box.user, subject: `Old ${marker}`, text: 'from before' })],
+      'INBOX',
+      arrived,
+    );
+    const c = await onlyCase(marker);
+    expect(new Date((c as unknown as { firstSeenAt: string }).firstSeenAt).toISOString()).toBe(
+      arrived.toISOString(),
+    );
+    expect(c.key).toMatch(/^SUP-2026-/);
+  });
+});
+
 describe('when the same message arrives more than once', () => {
   it('then two LMTP deliveries and an APPEND of one message make one case with one timeline entry', async () => {
     const marker = uniqueName('twice');

@@ -11,10 +11,15 @@ export function compose(options: Mail.Options): Promise<Buffer> {
 }
 
 /** Puts messages into a mailbox with IMAP APPEND, over one connection. */
-export async function appendMessages(box: ImapConfig, raws: Buffer[], folder = box.mailbox): Promise<void> {
+export async function appendMessages(
+  box: ImapConfig,
+  raws: Buffer[],
+  folder = box.mailbox,
+  internalDate?: Date,
+): Promise<void> {
   const client = await imapClient(box);
   try {
-    for (const raw of raws) await client.append(folder, raw);
+    for (const raw of raws) await client.append(folder, raw, [], internalDate);
   } finally {
     await client.logout();
   }
