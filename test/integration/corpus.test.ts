@@ -47,10 +47,11 @@ describe('when every message of the sisimai corpus arrives in the mailbox', () =
           continue;
         const key = ingestKey((await parseMessage(raw)).messageId, raw);
         const inbound = await Inbound.findById(key).lean();
+        const entry = await TimelineEntry.findById(`email:${key}`).lean();
         const accounted =
           inbound?.state === 'done' &&
-          (await Case.exists({ key: inbound.caseKey })) &&
-          (await TimelineEntry.exists({ _id: `email:${key}`, caseKey: inbound.caseKey }));
+          entry?.caseKey === inbound.caseKey &&
+          (await Case.findById(inbound.caseKey).lean())?.key === inbound.caseKey;
         if (accounted) viaCase++;
         else unaccounted.push(`uid ${m.uid}`);
       }
