@@ -160,6 +160,36 @@ describe('when mail waited in the mailbox before Tocsin saw it', () => {
   });
 });
 
+describe('when the committee lists the register', () => {
+  it('then filters narrow it, newest come first, and pages follow each other without overlap', async () => {
+    const marker = uniqueName('register');
+    for (const subject of ['Website is down', 'Phone stolen', 'Printer question', 'Site down again']) {
+      await appendMessages(box, [
+        await compose({ to: box.user, subject: `${subject} ${marker}`, text: subject }),
+      ]);
+      await onlyCase(`${subject} ${marker}`);
+    }
+    const inc = await desk.api<{ cases: CaseJson[] }>(`/api/cases?type=INC&q=${marker}`);
+    expect(inc.body.cases.map((c) => c.subject)).toEqual([
+      `Site down again ${marker}`,
+      `Website is down ${marker}`,
+    ]);
+    const sev = await desk.api<{ cases: CaseJson[] }>(`/api/cases?severity=SEV2&status=New&q=${marker}`);
+    expect(sev.body.cases.map((c) => c.type)).toEqual(['DEV']);
+
+    const first = await desk.api<{ cases: CaseJson[]; next: number | null }>(
+      `/api/cases?q=${marker}&limit=3`,
+    );
+    expect(first.body.cases).toHaveLength(3);
+    expect(first.body.next).toBe(3);
+    const second = await desk.api<{ cases: CaseJson[]; next: number | null }>(
+      `/api/cases?q=${marker}&limit=3&offset=${first.body.next}`,
+    );
+    expect(second.body.cases.map((c) => c.subject)).toEqual([`Website is down ${marker}`]);
+    expect(second.body.next).toBeNull();
+  });
+});
+
 describe('when the same message arrives more than once', () => {
   it('then two LMTP deliveries and an APPEND of one message make one case with one timeline entry', async () => {
     const marker = uniqueName('twice');
