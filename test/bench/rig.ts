@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
+import { newImapClient } from '../support/mail';
 import mongoose, { type Connection } from 'mongoose';
 import pino from 'pino';
 import type { ImapConfig } from '../../server/config';
@@ -176,14 +177,7 @@ export async function createMember(uri: string, label: string): Promise<string> 
 }
 
 export function imapClient(box: ImapConfig, extra: { autoIdleDelay?: number } = {}): ImapFlow {
-  const client = new ImapFlow({
-    host: box.host,
-    port: box.port,
-    secure: false,
-    auth: { user: box.user, pass: box.password },
-    logger: false,
-    ...extra,
-  });
+  const client = newImapClient(box, extra);
   client.on('error', (err: Error) => process.stderr.write(`bench IMAP client error: ${err.message}\n`));
   return client;
 }

@@ -39,15 +39,21 @@ export async function deliverLmtp(raw: Buffer, to: string): Promise<void> {
   }
 }
 
-/** Opens an IMAP client for a test to manage a mailbox directly (create, delete, inspect). */
-export async function imapClient(box: ImapConfig): Promise<ImapFlow> {
-  const client = new ImapFlow({
+/** An IMAP client for a test mailbox (plain IMAP on loopback), not yet connected. */
+export function newImapClient(box: ImapConfig, extra: { autoIdleDelay?: number } = {}): ImapFlow {
+  return new ImapFlow({
     host: box.host,
     port: box.port,
     secure: false,
     auth: { user: box.user, pass: box.password },
     logger: false,
+    ...extra,
   });
+}
+
+/** Opens an IMAP client for a test to manage a mailbox directly (create, delete, inspect). */
+export async function imapClient(box: ImapConfig): Promise<ImapFlow> {
+  const client = newImapClient(box);
   await client.connect();
   return client;
 }
