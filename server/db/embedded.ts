@@ -128,19 +128,21 @@ export async function freePort(): Promise<number> {
 export async function startFerretDb(dir: string, bin: string, log: Logger): Promise<EmbeddedDatabase> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    bin,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--listen-addr=127.0.0.1:${port}`,
-      `--state-dir=${dir}`,
-      '--telemetry=disable',
-      '--debug-addr=-',
-      '--log-level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = [
+    '--handler=sqlite',
+    `--sqlite-url=file:${dir}/`,
+    `--listen-addr=127.0.0.1:${port}`,
+    `--state-dir=${dir}`,
+    '--telemetry=disable',
+    '--debug-addr=-',
+    '--log-level=warn',
+  ];
+  // setpriv (util-linux) makes FerretDB get SIGTERM when Tocsin dies, even by SIGKILL, so no
+  // orphaned server keeps the data directory open after a crash.
+  const setpriv = pathCandidates('setpriv').find(isExecutable);
+  const child: ChildProcess = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
