@@ -62,6 +62,7 @@ const timelineSchema = new Schema(
       rawSha256: String,
       ingestKey: String,
       flags: [String],
+      classification: { kind: String, reasons: [String] },
     },
   },
   { versionKey: false },
@@ -88,6 +89,8 @@ export interface EmailEntryValue {
   rawSha256: string;
   ingestKey: string;
   flags: string[];
+  /** Person or machine (bounce, auto-reply, report, list, loop), with the reasons. */
+  classification?: { kind: string; reasons: string[] };
 }
 
 /** A timeline entry as stored and read back (lean). */

@@ -4,6 +4,7 @@ import { reserveCaseKey } from '../cases/keys';
 import { ensureCase, recordTimelineEntry } from '../cases/service';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
 import type { Logger } from '../logger';
+import { classifyMessage } from './classify';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
 import { headerFields, sha256, splitRaw } from './raw';
@@ -120,6 +121,7 @@ export class Intake {
           rawSha256: inbound.rawSha256,
           ingestKey: key,
           flags,
+          classification: classifyMessage(parsed),
         },
       },
       { opening: true },

@@ -25,6 +25,7 @@ interface CaseJson {
       text: string;
       subject: string;
       flags: string[];
+      classification: { kind: string; reasons: string[] };
       rawSha256: string;
       attachments: { filename: string; size: number; sha256: string }[];
     };
@@ -157,6 +158,51 @@ describe('when mail waited in the mailbox before Tocsin saw it', () => {
       arrived.toISOString(),
     );
     expect(c.key).toMatch(/^SUP-2026-/);
+  });
+});
+
+describe('when a machine writes to the desk', () => {
+  it('then the email entry says so: a delivery report is a bounce, a report from a person is human', async () => {
+    const marker = uniqueName('dsn');
+    const dsn = Buffer.from(
+      [
+        'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+        `To: ${box.user}`,
+        `Subject: Undelivered Mail Returned to Sender ${marker}`,
+        `Message-ID: <${marker}@mx.example.net>`,
+        'Auto-Submitted: auto-replied',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="r"',
+        '',
+        '--r',
+        'Content-Type: text/plain',
+        '',
+        'I could not deliver your message.',
+        '--r',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.example.net',
+        '',
+        'Final-Recipient: rfc822; gone@example.org',
+        'Action: failed',
+        'Status: 5.1.1',
+        '--r--',
+        '',
+      ].join('\r\n'),
+    );
+    await appendMessages(box, [dsn]);
+    const bounce = (await onlyCase(marker)).timeline[0]!.email!.classification;
+    expect(bounce.kind).toBe('bounce');
+    expect(bounce.reasons.join(' ')).toContain('delivery-status');
+
+    const human = uniqueName('human');
+    await appendMessages(box, [
+      await compose({ to: box.user, subject: `Wiki question ${human}`, text: 'How do I edit?' }),
+    ]);
+    expect((await onlyCase(human)).timeline[0]!.email!.classification).toEqual({
+      kind: 'human',
+      reasons: [],
+    });
   });
 });
 
