@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, loadDotEnv } from './config';
 import { addUser, createToken, UserError } from './auth/users';
 import { createLogger } from './logger';
 import { listQuarantine, QuarantineRetryError, retryQuarantined } from './mail/quarantine';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   let runtime: Runtime | undefined;
   let code: number;
   try {
+    loadDotEnv();
     const config = loadConfig();
     const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
     code = await run(

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /**
@@ -107,6 +109,17 @@ export interface Config {
 
 /** The names of the variables whose values must never be logged. */
 export const SECRET_KEYS = ['IMAP_PASSWORD', 'SMTP_URL', 'VAPID_PRIVATE_KEY', 'MONGODB_URI'] as const;
+
+/**
+ * Reads `.env` from the working directory into process.env when the file exists, as
+ * docker-compose would; variables already set in the environment win.
+ */
+export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env): void {
+  if (!fs.existsSync(file)) return;
+  for (const [name, value] of Object.entries(parseEnv(fs.readFileSync(file, 'utf8')))) {
+    if (env[name] === undefined) env[name] = value;
+  }
+}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings in .env files mean "unset", as people write them.

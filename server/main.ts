@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ConfigError, describeConfig, loadConfig } from './config';
+import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { MailboxPoller } from './mail/poller';
@@ -11,6 +11,7 @@ import { openRuntime } from './runtime';
 async function main(): Promise<void> {
   let config;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, describeConfig, loadConfig } from '../../server/config';
+import { ConfigError, describeConfig, loadConfig, loadDotEnv } from '../../server/config';
 
 const imapEnv = { IMAP_HOST: 'imap.example.org', IMAP_USER: 'desk', IMAP_PASSWORD: 'imap-pw-Zq81' };
 
@@ -281,5 +283,24 @@ describe('secrets', () => {
 describe('loadConfig whitespace', () => {
   it('when PORT is only spaces, then it counts as unset', () => {
     expect(loadConfig({ PORT: '  ' }).port).toBe(3000);
+  });
+});
+
+describe('loadDotEnv', () => {
+  it('when a .env file exists, then its values fill the environment without overriding what is set', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-dotenv-'));
+    const file = path.join(dir, '.env');
+    fs.writeFileSync(file, 'TOCSIN_TEST_FROM_FILE=file\nTOCSIN_TEST_ALREADY=file\n');
+    process.env.TOCSIN_TEST_ALREADY = 'shell';
+    try {
+      loadDotEnv(file);
+      expect(process.env.TOCSIN_TEST_FROM_FILE).toBe('file');
+      expect(process.env.TOCSIN_TEST_ALREADY).toBe('shell');
+      loadDotEnv(path.join(dir, 'missing.env'));
+    } finally {
+      delete process.env.TOCSIN_TEST_FROM_FILE;
+      delete process.env.TOCSIN_TEST_ALREADY;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
