@@ -111,10 +111,13 @@ export interface Config {
 export const SECRET_KEYS = ['IMAP_PASSWORD', 'SMTP_URL', 'VAPID_PRIVATE_KEY', 'MONGODB_URI'] as const;
 
 /**
- * Reads `.env` from the working directory into process.env when the file exists, as
- * docker-compose would; variables already set in the environment win.
+ * Reads `.env` (or TOCSIN_ENV_FILE) from the working directory into process.env when the file
+ * exists, as docker-compose would; variables already set in the environment win.
  */
-export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env): void {
+export function loadDotEnv(
+  file = process.env.TOCSIN_ENV_FILE || '.env',
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (!fs.existsSync(file)) return;
   for (const [name, value] of Object.entries(parseEnv(fs.readFileSync(file, 'utf8')))) {
     if (env[name] === undefined) env[name] = value;

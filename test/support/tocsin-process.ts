@@ -42,9 +42,11 @@ export async function startTocsin(
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
+    // A developer's own .env must not leak into the tests.
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
+      TOCSIN_ENV_FILE: '/dev/null',
       LOG_LEVEL: 'warn',
       DATA_DIR: dataDir,
       PORT: String(port),
@@ -101,7 +103,12 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tocsin.js'), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        TOCSIN_ENV_FILE: '/dev/null',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
