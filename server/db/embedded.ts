@@ -14,7 +14,6 @@ import type { Logger } from '../logger';
 
 export interface EmbeddedDatabase {
   uri: string;
-  engine: 'mongodb' | 'ferretdb';
   stop(): Promise<void>;
 }
 
@@ -55,7 +54,6 @@ async function tryMongoMemoryServer(dbPath: string, download: boolean, log: Logg
     log.info({ dbPath }, 'embedded MongoDB started');
     return {
       uri: server.getUri('tocsin'),
-      engine: 'mongodb' as const,
       stop: async () => {
         await server.stop({ doCleanup: false });
       },
@@ -152,7 +150,6 @@ export async function startFerretDb(dir: string, bin: string, log: Logger): Prom
   log.info({ dir, port, pid: child.pid }, 'embedded FerretDB started');
   return {
     uri: `mongodb://127.0.0.1:${port}/tocsin`,
-    engine: 'ferretdb',
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.race([exited, delay(10_000)]);
