@@ -170,9 +170,10 @@ export class MailboxPoller {
       await client.connect();
       await client.mailboxOpen(this.config.mailbox);
       this.log.info({ mailbox: this.config.mailbox }, 'mailbox connected');
+      // Renewal runs from the start: catching up on a long backlog can outlast the lease.
+      timers.push(setInterval(() => void this.renewLease(client), this.opts.leaseTtlMs / 3));
       await this.syncNow();
       synced = true;
-      timers.push(setInterval(() => void this.renewLease(client), this.opts.leaseTtlMs / 3));
       timers.push(setInterval(() => void this.healthCheck(client), this.opts.healthCheckMs));
       await closed;
     } catch (err) {

@@ -123,3 +123,31 @@ describe('when two Tocsin processes watch one mailbox', () => {
     expect(a!.output() + b!.output()).not.toContain(box.password);
   });
 });
+
+describe('when the first catch-up on a backlog takes longer than the lease', () => {
+  it('then the holder keeps renewing during it, and a second process stays on standby', async () => {
+    const box = { ...(await newMailbox('longsync')), leaseSeconds: 3 };
+    const tag = uniqueName('longsync');
+    await appendMessages(box, await reports(300, tag));
+    const first = await start(imapEnv(box));
+    await waitFor('the catch-up to begin', async () => (await Inbound.countDocuments({})) > 0, 60_000, 20);
+    const second = await start(imapEnv(box));
+
+    const seen = new Set<string>();
+    const stateOf = async (p: TocsinProcess) =>
+      ((await (await fetch(`${p.url}/readyz`)).json()) as { mailbox: { state: string } }).mailbox.state;
+    await waitFor(
+      'the backlog to be ingested',
+      async () => {
+        seen.add(await stateOf(second));
+        return (await Case.countDocuments({ subject: new RegExp(tag) })) === 300;
+      },
+      120_000,
+      200,
+    );
+    expect([...seen]).toEqual(['standby']);
+    expect(['idle', 'syncing']).toContain(await stateOf(first));
+    await caughtUp(box, 60_000);
+    await expectExactlyOneCasePerMessage(tag, 300);
+  });
+});
