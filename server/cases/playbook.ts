@@ -20,6 +20,27 @@ const rule = z
   })
   .refine((r) => r.any || r.all || r.attachmentTypes, 'a rule needs any, all or attachmentTypes');
 
+/**
+ * What the report itself can show, besides hint words: an attachment, a web link, a forwarded
+ * message (a forward block in the text or a Fwd: subject), or a description of a few words.
+ */
+export const PRESENCE_SIGNALS = ['attachment', 'link', 'forwarded', 'description'] as const;
+export type PresenceSignal = (typeof PRESENCE_SIGNALS)[number];
+
+/**
+ * One piece of information a case type needs. `question` is how the acknowledgement asks the
+ * reporter for it; `hints` (case-insensitive words, phrases or simple regular expressions) show
+ * that the report already gives it; `fromEmail` fields are known from the sender and never asked.
+ */
+const requiredField = z.object({
+  id: z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/),
+  label: z.string(),
+  question: z.string().min(1).optional(),
+  hints: z.array(z.string().min(1).max(200, 'a hint is at most 200 characters')).optional(),
+  presentWhen: z.array(z.enum(PRESENCE_SIGNALS)).optional(),
+  fromEmail: z.boolean().optional(),
+});
+
 const schema = z
   .object({
     defaultType: typeId,
@@ -38,9 +59,7 @@ const schema = z
         name: z.string().min(1),
         defaultSeverity: severityId,
         restricted: z.boolean(),
-        requiredFields: z.array(
-          z.object({ id: z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/), label: z.string() }),
-        ),
+        requiredFields: z.array(requiredField),
       }),
     ),
     urgentMarkers: z.object({
@@ -60,6 +79,8 @@ const schema = z
 
 export type Playbook = z.infer<typeof schema>;
 export type PlaybookRule = Playbook['rules'][number];
+export type TypeDef = Playbook['types'][string];
+export type RequiredField = TypeDef['requiredFields'][number];
 
 export const DEFAULT_PLAYBOOK_FILE = path.join(__dirname, 'playbook.default.json');
 
