@@ -14,6 +14,8 @@ export interface ClassifyInput {
   from?: { name: string; address: string };
   subject: string;
   partTypes: string[];
+  /** The body as text; only read for a forwarded delivery report. */
+  text?: string;
 }
 
 export interface Classification {
@@ -108,6 +110,10 @@ const SUBJECTS: [RegExp, Kind][] = [
   [/^complaint about message from [\d.:a-f]+$/i, 'report'],
 ];
 
+/** A delivery report's own lines, quoted or not, in a forwarded message's body. */
+const FORWARDED_REPORT =
+  /^[>\s]*(?:From:.*\bMAILER-DAEMON\b|Final-Recipient:\s*rfc822;|Reporting-MTA:\s*dns;|-+ The following addresses had permanent fatal errors)/im;
+
 export function classifyMessage(input: ClassifyInput): Classification {
   const strong: [Kind, string][] = [];
   const weak: [Kind, string][] = [];
@@ -151,6 +157,16 @@ export function classifyMessage(input: ClassifyInput): Classification {
 
   const subject = input.subject.trim();
   for (const [re, kind] of SUBJECTS) if (re.test(subject)) strong.push([kind, `subject "${subject}"`]);
+
+  // A delivery report forwarded on: what mailbox rules that forward bounces send, round and
+  // round. It takes a forward of a bounce subject and the report itself in the body.
+  const forwarded = /^(?:fwd?|fw|wg|tr|rv|doorst)\s*:\s*(.*)$/i.exec(subject)?.[1];
+  if (
+    forwarded &&
+    phrases(BOUNCE_SUBJECTS).test(forwarded) &&
+    FORWARDED_REPORT.test(input.text?.slice(0, 65_536) ?? '')
+  )
+    strong.push(['bounce', 'a forwarded delivery report']);
 
   const deciding = strong.length ? strong : weak;
   const kind = deciding.reduce<Kind>(

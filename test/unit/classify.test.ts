@@ -272,6 +272,19 @@ describe('classifyMessage: MIME reports', () => {
 
     expect(c.kind).toBe('human');
   });
+
+  it('when a person forwards a bounce with its report in the body, then it is a bounce; a chat about one is human', () => {
+    const report =
+      '> From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n> Final-Recipient: rfc822; x@example.org';
+    expect(message({ subject: 'Fwd: Returned mail: see transcript', text: report })).toMatchObject({
+      kind: 'bounce',
+      reasons: ['a forwarded delivery report'],
+    });
+    expect(message({ subject: 'Fwd: Returned mail: see transcript', text: 'Why do I get these?' }).kind).toBe(
+      'human',
+    );
+    expect(message({ subject: 'Re: Returned mail', text: report }).kind).toBe('human');
+  });
 });
 
 describe('classifyMessage: subjects', () => {
@@ -382,15 +395,6 @@ describe('isAutomated', () => {
   });
 });
 
-/**
- * Corpus messages no reasonable rule can call automated, with the reason. Keep it short.
- * lhost-sendmail-14 is a person (Apple Mail) forwarding a bounce inline as "Fwd: Returned mail: …":
- * it is human mail, and exactly what a desk should open a case for.
- */
-const UNDETECTABLE: Record<string, string> = {
-  'lhost-sendmail-14.eml': 'a person forwarding a bounce inline; it is human mail',
-};
-
 describe('classifyMessage on the sisimai corpus', () => {
   const classified = new Map<string, Classification>();
 
@@ -410,7 +414,14 @@ describe('classifyMessage on the sisimai corpus', () => {
       .map(([name]) => name.slice('bsd/'.length));
 
     expect(bsd()).toHaveLength(629);
-    expect(human).toEqual(Object.keys(UNDETECTABLE));
+    expect(human).toEqual([]);
+  });
+
+  it('when a bounce is forwarded on inline (lhost-sendmail-14, "Fwd: Returned mail"), then it is a bounce', () => {
+    expect(classified.get('bsd/lhost-sendmail-14.eml')).toMatchObject({
+      kind: 'bounce',
+      reasons: expect.arrayContaining(['a forwarded delivery report']),
+    });
   });
 
   it('when a corpus message carries a message/delivery-status part, then it is a bounce', () => {
