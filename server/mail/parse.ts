@@ -78,7 +78,10 @@ export async function parseMessage(
       skipTextToHtml: true,
       skipImageLinks: true,
       skipTextLinks: true,
-    }),
+      // A forwarded message stays one attachment, byte for byte, rather than being opened into
+      // this one's text and attachments: phishing reports are read from it (indicators.ts).
+      ignoreEmbedded: true,
+    } as Parameters<typeof simpleParser>[1]),
     limits.timeoutMs,
   );
   const parsed = { ...fromMailparser(mail, limits), partTypes: shape.types };

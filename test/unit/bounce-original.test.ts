@@ -301,9 +301,17 @@ describe('bounceOriginalMessageIds on the sisimai corpus', () => {
       ['<20140429222222.22222.qmail@sabineko.example.com>'],
       ['<20140429222222.22222.qmail@sabineko.example.com>'],
     ],
-    // An inline message/rfc822 part: mailparser keeps From/Subject/Date/To of it, not the id.
-    ['lhost-sendgrid-01.eml', ['<F9B4AEED-722D-47FD-929E-3625AF2161BB@example.jp>'], []],
-    ['arf-02.eml', ['<000000000000000000000000.smtp@example.com>'], []],
+    // An inline message/rfc822 part: parseMessage keeps it whole, as an attachment.
+    [
+      'lhost-sendgrid-01.eml',
+      ['<F9B4AEED-722D-47FD-929E-3625AF2161BB@example.jp>'],
+      ['<F9B4AEED-722D-47FD-929E-3625AF2161BB@example.jp>'],
+    ],
+    [
+      'arf-02.eml',
+      ['<000000000000000000000000.smtp@example.com>'],
+      ['<000000000000000000000000.smtp@example.com>'],
+    ],
     // The boundary parameter does not match the parts: only the raw body has the copy.
     ['rhost-google-02.eml', ['<2018042233445.A95F8E533589@mail.example.co.jp>'], []],
     // A Sun Messaging Server report whose parts do not parse; its header summary does.
