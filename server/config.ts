@@ -74,6 +74,13 @@ const env = z.object({
     .regex(/^(smtps?|lmtp):\/\/\S+$/, 'must be a nodemailer connection URL such as smtps://user:pass@host')
     .optional(),
   MAIL_FROM: email.optional(),
+  MAIL_AUTHSERV_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9.-]+(\s*,\s*[A-Za-z0-9.-]+)*$/,
+      'must be the authserv-id (a host name such as mx.example.org) your mailbox provider writes in Authentication-Results, or several separated by commas',
+    )
+    .optional(),
 
   VAPID_PUBLIC_KEY: z.string().min(1).optional(),
   VAPID_PRIVATE_KEY: z.string().min(1).optional(),
@@ -104,6 +111,8 @@ export interface Config {
   imap?: ImapConfig;
   smtpUrl?: string;
   mailFrom?: string;
+  /** Authentication-Results from these hosts (the mailbox provider's own) are trusted. */
+  authservIds: string[];
   vapid?: { publicKey: string; privateKey: string; subject: string };
 }
 
@@ -160,6 +169,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('IMAP_HOST must be set when IMAP_USER or IMAP_PASSWORD is set.');
   }
 
+  if (e.SMTP_URL && !e.MAIL_FROM)
+    throw new ConfigError(
+      'MAIL_FROM must be set when SMTP_URL is set: it is the address the desk writes from.',
+    );
+
   const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY].filter(Boolean).length;
   if (vapidSet === 1) {
     throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.');
@@ -175,6 +189,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     imap,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    authservIds: (e.MAIL_AUTHSERV_ID ?? '')
+      .split(',')
+      .map((id) => id.trim().toLowerCase())
+      .filter(Boolean),
     vapid:
       e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
         ? {
@@ -204,6 +222,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       : 'off',
     smtp: config.smtpUrl ? 'configured' : 'off',
     mailFrom: config.mailFrom,
+    trustedAuthservIds: config.authservIds,
     vapid: config.vapid ? 'from environment' : 'generated and kept in the database',
   };
 }

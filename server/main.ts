@@ -23,18 +23,20 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   log.info({ config: describeConfig(config) }, 'starting Tocsin');
 
-  const runtime = await openRuntime(config, log, { publish: true });
   const instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const runtime = await openRuntime(config, log, { publish: true, instanceId });
+  if (!runtime.outbox) log.warn('SMTP_URL is not set: no acknowledgements or replies are sent');
   const poller = config.imap ? new MailboxPoller(config.imap, runtime.intake, log, instanceId) : undefined;
   if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
 
-  const app = createApp({ log, mailbox: () => poller?.status() });
+  const app = createApp({ log, mailbox: () => poller?.status(), conversation: runtime.conversation });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
   const address = server.address();
   log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening');
   poller?.start();
+  runtime.outbox?.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

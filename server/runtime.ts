@@ -7,7 +7,9 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import type { Logger } from './logger';
 import { loadPlaybook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
-import { Intake } from './mail/ingest';
+import { loadIdentity, type MailIdentity } from './conversation/identity';
+import { OutboxWorker, createTransport } from './conversation/outbox';
+import { Intake, type ConversationSettings } from './mail/ingest';
 
 /**
  * What the server and the CLI share: the database (embedded when MONGODB_URI is unset), the
@@ -16,10 +18,18 @@ import { Intake } from './mail/ingest';
  */
 export interface Runtime {
   intake: Intake;
+  identity: MailIdentity;
+  conversation: ConversationSettings;
+  /** Sends queued mail; only when SMTP_URL is set, and only in the server (not the CLI). */
+  outbox?: OutboxWorker;
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, log: Logger, opts: { publish: boolean }): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  opts: { publish: boolean; instanceId?: string },
+): Promise<Runtime> {
   const playbook = compilePlaybook(loadPlaybook(config.playbookFile));
   let embedded: EmbeddedDatabase | undefined;
   let uri = config.mongodbUri ?? runningEmbedded(config.dataDir);
@@ -34,9 +44,28 @@ export async function openRuntime(config: Config, log: Logger, opts: { publish: 
     await embedded?.stop();
     throw err;
   }
+  const identity = await loadIdentity(config.mailFrom, config.publicUrl);
+  const outbox =
+    config.smtpUrl && opts.instanceId
+      ? new OutboxWorker(createTransport(config.smtpUrl), log, opts.instanceId, {
+          // A stopped instance's hold on the outbox lasts as long as its hold on the mailbox.
+          leaseTtlMs: (config.imap?.leaseSeconds ?? 30) * 1000,
+        })
+      : undefined;
+  const conversation: ConversationSettings = {
+    identity,
+    canSend: Boolean(config.smtpUrl && config.mailFrom),
+    verdict: { authservIds: config.authservIds },
+    onQueued: () => outbox?.wake(),
+  };
+  const intake = new Intake({ playbook, log, conversation });
   return {
-    intake: new Intake({ playbook, log }),
+    intake,
+    identity,
+    conversation,
+    outbox,
     close: async () => {
+      await outbox?.stop();
       await mongoose.disconnect();
       if (embedded) {
         if (opts.publish) fs.rmSync(runningFile(config.dataDir), { force: true });

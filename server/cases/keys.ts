@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from '../db/connection';
+import { claimFirstFree } from '../db/slots';
 import { Counter } from './models';
 
 /** `PREFIX-YYYY-NNN`, numbered per prefix per year, never reused. */
@@ -28,8 +29,6 @@ const KeyOwner = mongoose.model(
   new Schema({ _id: String, key: { type: String, required: true } }, { versionKey: false }),
   'case_key_owners',
 );
-
-const MAX_PROBES = 10_000;
 
 /** The last number this process handed out per counter: saves a read per key. */
 const lastHandedOut = new Map<string, number>();
@@ -61,19 +60,14 @@ export async function reserveCaseKey(
 async function claimNumber(prefix: string, at: Date, source: string): Promise<string> {
   const year = at.getUTCFullYear();
   const counterId = `${prefix}-${year}`;
-  let seq = (lastHandedOut.get(counterId) ?? (await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
-  for (let probes = 0; probes < MAX_PROBES; probes++, seq++) {
-    const key = formatCaseKey(prefix, year, seq);
-    try {
-      await CaseKey.create({ _id: key, source });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      continue; // the number is taken: try the next one
-    }
-    lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));
-    // Only a hint for the next process: a lost update costs it a few probes, never a reused key.
-    void Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
-    return key;
-  }
-  throw new Error(`no free case key for ${counterId} after ${MAX_PROBES} tries`);
+  const start = (lastHandedOut.get(counterId) ?? (await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
+  const seq = await claimFirstFree(
+    start,
+    (n) => formatCaseKey(prefix, year, n),
+    (id) => CaseKey.create({ _id: id, source }),
+  );
+  lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));
+  // Only a hint for the next process: a lost update costs it a few probes, never a reused key.
+  void Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
+  return formatCaseKey(prefix, year, seq);
 }

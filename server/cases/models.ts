@@ -21,6 +21,14 @@ const caseSchema = new Schema(
     restricted: { type: Boolean, default: false },
     personalData: { type: Boolean, default: false },
     firstSeenAt: { type: Date, required: true },
+    /**
+     * Addresses (lower case) that take part in the conversation: the reporter, people the
+     * committee wrote to, and senders whose replies were threaded by our own headers or marker.
+     * A case key quoted by anyone else is not trusted on its own.
+     */
+    participants: { type: [String], default: [] },
+    /** Other cases this one relates to, e.g. `possible-follow-up-of` when a stranger quoted a key. */
+    links: { type: [new Schema({ key: String, relation: String }, { _id: false })], default: [] },
     /** What opened the case (an inbound message's ingest key): one case per source, ever. */
     source: { type: String, required: true, unique: true },
     version: { type: Number, default: 0 },
@@ -63,7 +71,21 @@ const timelineSchema = new Schema(
       ingestKey: String,
       flags: [String],
       classification: { kind: String, reasons: [String] },
+      inReplyTo: String,
+      references: [String],
+      replyTo: [addressSchema],
+      threadIndex: String,
+      html: String,
+      verdict: { verdict: String, reasons: [String] },
+      /** How the message found this case: opened it, headers, marker, key, related report… */
+      thread: { by: String, trusted: Boolean, note: String },
+      indicators: [new Schema({ type: String, value: String, display: String }, { _id: false })],
+      /** Outbound mail: where the delivery stands. */
+      delivery: { state: String, attempts: Number, lastError: String, sentAt: Date, outboxId: String },
+      /** A bounce of our own mail: the outbound entry it reports on. */
+      bounceOf: String,
     },
+    notice: { code: String, message: String },
   },
   { versionKey: false },
 );
@@ -86,11 +108,21 @@ export interface EmailEntryValue {
   subject: string;
   text: string;
   attachments: { filename: string; contentType: string; size: number; sha256: string }[];
-  rawSha256: string;
-  ingestKey: string;
+  rawSha256?: string;
+  ingestKey?: string;
   flags: string[];
   /** Person or machine (bounce, auto-reply, report, list, loop), with the reasons. */
   classification?: { kind: string; reasons: string[] };
+  inReplyTo?: string;
+  references?: string[];
+  replyTo?: AddressValue[];
+  threadIndex?: string;
+  html?: string;
+  verdict?: { verdict: string; reasons: string[] };
+  thread?: { by: string; trusted: boolean; note?: string };
+  indicators?: { type: string; value: string; display: string }[];
+  delivery?: { state: string; attempts: number; lastError?: string; sentAt?: Date; outboxId: string };
+  bounceOf?: string;
 }
 
 /** A timeline entry as stored and read back (lean). */
@@ -100,6 +132,7 @@ export interface TimelineDoc {
   kind: string;
   at: Date;
   email?: EmailEntryValue;
+  notice?: { code: string; message: string };
 }
 
 /** The highest number handed out per prefix per year, e.g. `INC-2026`: a hint for keys.ts. */

@@ -1,4 +1,6 @@
+import { getBlob } from '../db/blobs';
 import { isDuplicateKey } from '../db/connection';
+import { sanitizeEmailHtml } from '../mail/sanitize';
 import type { Playbook } from './playbook';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from './models';
 import type { Suggestion } from './suggest';
@@ -12,6 +14,8 @@ export interface NewCase {
   reporter: { name: string; address: string };
   firstSeenAt: Date;
   source: string;
+  participants?: string[];
+  links?: { key: string; relation: string }[];
 }
 
 /**
@@ -35,6 +39,8 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         // DAT and DEV hold personal data from the first minute, even while only suggested.
         restricted: playbook.types[type]?.restricted ?? false,
         firstSeenAt: c.firstSeenAt,
+        participants: c.participants ?? [],
+        links: c.links ?? [],
         version: 0,
       },
     },
@@ -63,6 +69,22 @@ export async function recordTimelineEntry(
   }
   if (opts.opening) return;
   await Case.updateOne({ _id: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
+}
+
+/** Adds people to the conversation (lower-case addresses); repeating it changes nothing. */
+export async function addParticipants(caseKey: string, addresses: string[]): Promise<void> {
+  const list = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
+  if (list.length) await Case.updateOne({ _id: caseKey }, { $addToSet: { participants: { $each: list } } });
+}
+
+/** A note from Tocsin itself on a case's timeline, recorded once per id. */
+export async function recordNotice(
+  id: string,
+  caseKey: string,
+  code: string,
+  message: string,
+): Promise<void> {
+  await recordTimelineEntry({ _id: id, caseKey, kind: 'notice', at: new Date(), notice: { code, message } });
 }
 
 export interface CaseFilter {
@@ -96,7 +118,28 @@ export async function getCase(key: string) {
   const doc = await Case.findById(key).lean<CaseDoc>();
   if (!doc) return undefined;
   const timeline = await TimelineEntry.find({ caseKey: key }).sort({ at: 1, _id: 1 }).lean<TimelineDoc[]>();
-  return { ...caseJson(doc), timeline: timeline.map(timelineJson) };
+  return {
+    ...caseJson(doc),
+    indicators: caseIndicators(timeline),
+    relatedReports: timeline
+      .filter((e) => e.email?.thread?.by === 'related-report')
+      .map((e) => ({ entryId: e._id, from: e.email!.from, at: e.at })),
+    timeline: timeline.map(timelineJson),
+  };
+}
+
+/** The phishing indicators of every report on the case, each once, with how many reports had it. */
+function caseIndicators(timeline: TimelineDoc[]) {
+  const seen = new Map<string, { type: string; value: string; display: string; reports: number }>();
+  for (const e of timeline) {
+    for (const i of e.email?.indicators ?? []) {
+      const id = `${i.type}\u0001${i.value}`;
+      const known = seen.get(id);
+      if (known) known.reports++;
+      else seen.set(id, { ...i, reports: 1 });
+    }
+  }
+  return [...seen.values()];
 }
 
 export function caseJson(doc: CaseDoc) {
@@ -113,10 +156,42 @@ export function caseJson(doc: CaseDoc) {
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     suggestion: doc.suggestion,
+    participants: doc.participants ?? [],
+    links: doc.links ?? [],
     version: doc.version,
   };
 }
 
+/**
+ * An entry as the API shows it. An email's HTML is sanitised here, on every read, so a better
+ * sanitiser protects old mail too; the original stays in the raw evidence.
+ */
 function timelineJson(entry: TimelineDoc) {
-  return { id: entry._id, kind: entry.kind, at: entry.at, ...(entry.email ? { email: entry.email } : {}) };
+  const out: Record<string, unknown> = { id: entry._id, kind: entry.kind, at: entry.at };
+  if (entry.notice) out.notice = entry.notice;
+  const email = entry.email;
+  if (email) {
+    const { html, attachments, ...rest } = email;
+    const safe = html ? sanitizeEmailHtml(html) : undefined;
+    out.email = {
+      ...rest,
+      html: safe?.html,
+      blockedImages: safe?.blockedImages ?? 0,
+      attachments: attachments.map((a) => ({
+        ...a,
+        url: `/api/cases/${encodeURIComponent(entry.caseKey)}/attachments/${a.sha256}`,
+      })),
+    };
+  }
+  return out;
+}
+
+/** An attachment of one of this case's emails, or undefined: no case reads another's files. */
+export async function attachmentOf(caseKey: string, sha: string) {
+  if (!/^[a-f0-9]{64}$/.test(sha)) return undefined;
+  const entry = await TimelineEntry.findOne({ caseKey, 'email.attachments.sha256': sha }).lean<TimelineDoc>();
+  const meta = entry?.email?.attachments.find((a) => a.sha256 === sha);
+  if (!meta) return undefined;
+  const content = await getBlob(sha);
+  return content && { filename: meta.filename, content };
 }

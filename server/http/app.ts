@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import path from 'node:path';
 import { pingDatabase } from '../db/connection';
 import type { Logger } from '../logger';
+import type { ConversationSettings } from '../mail/ingest';
 import type { PollerStatus } from '../mail/poller';
 import { requireAuth } from './auth';
 import { errorHandler, notFound } from './errors';
@@ -11,6 +12,7 @@ export interface AppDeps {
   log: Logger;
   /** The mailbox poller's status, or undefined when intake is off (no IMAP settings). */
   mailbox: () => PollerStatus | undefined;
+  conversation?: ConversationSettings;
 }
 
 const PWA_DIR = path.join(__dirname, '..', '..', 'pwa');
@@ -55,7 +57,8 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(requireAuth);
-  for (const route of apiRoutes()) api[route.method](route.path, route.handler);
+  for (const route of apiRoutes({ conversation: deps.conversation }))
+    api[route.method](route.path, route.handler);
   api.use(notFound);
   app.use('/api', api);
 

@@ -25,6 +25,23 @@ export function openApiDocument(routes: ApiRoute[]) {
       summary: r.summary,
       security: [{ bearer: [] }],
       parameters: params,
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: Object.fromEntries(
+                      Object.entries(r.body).map(([name, description]) => [name, { description }]),
+                    ),
+                  },
+                },
+              },
+            },
+          }
+        : {}),
       responses: {
         '200': { description: 'OK' },
         '401': {

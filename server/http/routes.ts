@@ -1,5 +1,8 @@
 import type { Request, RequestHandler } from 'express';
-import { getCase, listCases } from '../cases/service';
+import { z } from 'zod';
+import { attachmentOf, getCase, listCases } from '../cases/service';
+import { ReplyError, sendReply } from '../conversation/replies';
+import type { ConversationSettings } from '../mail/ingest';
 import { HttpError } from './errors';
 import { openApiDocument } from './openapi';
 
@@ -13,7 +16,14 @@ export interface ApiRoute {
   path: string;
   summary: string;
   query?: Record<string, string>;
+  /** The JSON body's fields, for the OpenAPI document. */
+  body?: Record<string, string>;
   handler: RequestHandler;
+}
+
+export interface RouteDeps {
+  /** Mail settings; undefined in a desk that can not send (replies then get 503). */
+  conversation?: ConversationSettings;
 }
 
 const STATUSES = ['New', 'Triage', 'InProgress', 'WaitingForVendor', 'Monitoring', 'Escalated', 'Closed'];
@@ -39,13 +49,55 @@ function stringParam(req: Request, name: string, allowed?: string[]): string | u
   return raw;
 }
 
+/** An attachment's name for Content-Disposition: RFC 6266, with an ASCII fallback. */
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_') || 'attachment';
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
 const wrap =
   (fn: (req: Request) => Promise<unknown>): RequestHandler =>
   (req, res, next) => {
     fn(req).then((body) => res.json(body), next);
   };
 
-export function apiRoutes(): ApiRoute[] {
+const addressList = z
+  .array(
+    z.object({
+      name: z.string().max(200).optional(),
+      address: z
+        .string()
+        .max(320)
+        .regex(
+          /^[^\s@<>,;:"()[\]\\]+@[^\s@<>,;:"()[\]\\]+\.[^\s@<>,;:"()[\]\\]+$/,
+          'must be an email address',
+        ),
+    }),
+  )
+  .max(20);
+const replyBody = z.object({
+  text: z.string().trim().min(1, 'must not be empty').max(100_000),
+  to: addressList.optional(),
+  cc: addressList.optional(),
+  subject: z.string().max(500).optional(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new HttpError(400, 'bad-body', `${issue.path.join('.') || 'body'} ${issue.message}.`);
+  }
+  return parsed.data;
+}
+
+const REPLY_ERRORS: Record<ReplyError['code'], number> = {
+  'case-not-found': 404,
+  'no-recipient': 409,
+  'mail-off': 503,
+};
+
+export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
   const routes: ApiRoute[] = [
     {
       method: 'get',
@@ -84,6 +136,59 @@ export function apiRoutes(): ApiRoute[] {
         if (!found) throw new HttpError(404, 'case-not-found', `There is no case ${key}.`);
         return found;
       }),
+    },
+    {
+      method: 'post',
+      path: '/cases/:key/replies',
+      summary: 'Send a reply to the reporter, or to a vendor contact given in `to`, and record it',
+      body: {
+        text: 'the message (plain text)',
+        to: 'optional [{ name, address }]; defaults to the reporter',
+        cc: 'optional [{ name, address }]',
+        subject: 'optional; defaults to "Re: [KEY] <case subject>"',
+      },
+      handler: (req, res, next) => {
+        const input = parseBody(replyBody, req.body);
+        const user = req.user!;
+        sendReply(
+          deps.conversation,
+          String(req.params.key),
+          {
+            ...input,
+            idempotencyKey: req.get('idempotency-key')?.slice(0, 200),
+          },
+          { id: String(user._id), name: user.name, email: user.email },
+        )
+          .then((entry) => res.status(202).json(entry))
+          .catch((err: unknown) =>
+            next(
+              err instanceof ReplyError ? new HttpError(REPLY_ERRORS[err.code], err.code, err.message) : err,
+            ),
+          );
+      },
+    },
+    {
+      method: 'get',
+      path: '/cases/:key/attachments/:sha256',
+      summary: 'Download an attachment of one of the case’s emails (always as a file, never shown inline)',
+      handler: (req, res, next) => {
+        const key = String(req.params.key);
+        const sha = String(req.params.sha256);
+        attachmentOf(key, sha)
+          .then((found) => {
+            if (!found)
+              throw new HttpError(404, 'attachment-not-found', `Case ${key} has no attachment ${sha}.`);
+            res.set({
+              'Content-Type': 'application/octet-stream',
+              'Content-Disposition': contentDisposition(found.filename),
+              'X-Content-Type-Options': 'nosniff',
+              'Content-Security-Policy': "default-src 'none'; sandbox",
+              'Cache-Control': 'private, no-store',
+            });
+            res.send(found.content);
+          })
+          .catch(next);
+      },
     },
     {
       method: 'get',

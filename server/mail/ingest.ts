@@ -1,10 +1,28 @@
 import { isDuplicateKey, isTransientDbError } from '../db/connection';
 import { putBlob } from '../db/blobs';
 import { reserveCaseKey } from '../cases/keys';
-import { ensureCase, recordTimelineEntry } from '../cases/service';
+import { Case, type CaseDoc } from '../cases/models';
+import type { SeverityId } from '../cases/playbook';
+import {
+  addParticipants,
+  ensureCase,
+  recordNotice,
+  recordTimelineEntry,
+  type NewTimelineEntry,
+} from '../cases/service';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
+import { acknowledgement, missingFields } from '../conversation/ack';
+import type { MailIdentity } from '../conversation/identity';
+import { noteOpening } from '../conversation/limits';
+import { ThreadRef } from '../conversation/models';
+import { queueMail } from '../conversation/outgoing';
+import { setDelivery } from '../conversation/outbox';
+import { claimIndicators, decideRoute, type Route } from '../conversation/router';
+import { replyMarker, stripSubjectPrefixes } from '../conversation/threading';
 import type { Logger } from '../logger';
 import { classifyMessage } from './classify';
+import { extractIndicators, forwardedMessages } from './indicators';
+import { senderVerdict, type SenderVerdict, type VerdictOptions } from './verdict';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
 import { headerFields, sha256, splitRaw } from './raw';
@@ -33,13 +51,31 @@ export interface IngestSource {
 
 export type IngestResult =
   | { outcome: 'created'; ingestKey: string; caseKey: string; flags: string[] }
-  | { outcome: 'duplicate'; ingestKey: string; caseKey: string }
+  | { outcome: 'appended'; ingestKey: string; caseKey: string; flags: string[]; by: string }
+  | { outcome: 'duplicate'; ingestKey: string; caseKey?: string }
   | { outcome: 'quarantined'; quarantineId: string; reason: string };
 
 export const MESSAGE_ATTEMPTS = 3;
 
+/** What intake needs to hold a conversation; without it, every message opens a case, unanswered. */
+export interface ConversationSettings {
+  identity: MailIdentity;
+  /** Whether mail can be sent (SMTP_URL is set): acknowledgements are queued only then. */
+  canSend: boolean;
+  verdict: VerdictOptions;
+  /** Called when mail was queued, so the outbox sends it now. */
+  onQueued?: () => void;
+}
+
+export interface IntakeDeps {
+  playbook: CompiledPlaybook;
+  log: Logger;
+  limits?: ParseLimits;
+  conversation?: ConversationSettings;
+}
+
 export class Intake {
-  constructor(private readonly deps: { playbook: CompiledPlaybook; log: Logger; limits?: ParseLimits }) {}
+  constructor(private readonly deps: IntakeDeps) {}
 
   /**
    * Ingests one message, retrying a failure that belongs to the message itself; after
@@ -67,9 +103,114 @@ export class Intake {
 
     const existing = await Inbound.findById(key).lean<InboundRecord>();
     if (existing?.state === 'done')
-      return { outcome: 'duplicate', ingestKey: key, caseKey: existing.caseKey! };
+      return { outcome: 'duplicate', ingestKey: key, caseKey: existing.caseKey ?? undefined };
     const inbound = existing ?? (await this.claim(key, raw, parsed, source));
 
+    const conversation = this.deps.conversation;
+    const [verdict, forwarded] = await Promise.all([
+      conversation
+        ? senderVerdict(raw, parsed.headers, parsed.from?.address, conversation.verdict)
+        : Promise.resolve(NO_VERDICT),
+      forwardedMessages(parsed, this.deps.limits ?? DEFAULT_PARSE_LIMITS),
+    ]);
+    const indicators = extractIndicators(forwarded);
+    const classification = classifyMessage(parsed);
+    const route =
+      existing?.route ??
+      (await this.keepRoute(
+        key,
+        await decideRoute({
+          parsed,
+          raw,
+          ingestKey: key,
+          receivedAt: inbound.receivedAt,
+          classification,
+          verdict,
+          indicators,
+          prefixes: Object.keys(this.deps.playbook.playbook.types),
+          identity: conversation?.identity,
+          canSend: Boolean(conversation?.canSend),
+        }),
+      ));
+
+    if (route.action === 'quarantine') {
+      const result = await this.quarantine(raw, route.reason ?? 'no case matched', source, 0);
+      await Inbound.updateOne({ _id: key }, { $set: { state: 'done' } });
+      return result;
+    }
+
+    const flags = inbound.flags ?? [];
+    const entry = (caseKey: string): NewTimelineEntry => ({
+      _id: `email:${key}`,
+      caseKey,
+      kind: 'email',
+      at: inbound.receivedAt,
+      email: {
+        direction: 'in',
+        messageId: parsed.messageId,
+        from: parsed.from,
+        to: parsed.to,
+        cc: parsed.cc,
+        replyTo: parsed.replyTo,
+        date: parsed.date,
+        subject: parsed.subject,
+        text: parsed.text,
+        html: parsed.html,
+        inReplyTo: parsed.inReplyTo,
+        references: parsed.references.slice(-50),
+        threadIndex: headerValue(parsed.headers, 'thread-index')?.slice(0, 500),
+        attachments: parsed.attachments.map(({ filename, contentType, size, sha256 }) => ({
+          filename,
+          contentType,
+          size,
+          sha256,
+        })),
+        rawSha256: inbound.rawSha256,
+        ingestKey: key,
+        flags,
+        classification,
+        verdict: { verdict: verdict.verdict, reasons: verdict.reasons },
+        thread: {
+          by: route.by ?? 'new',
+          trusted: Boolean(route.trusted),
+          note: route.followUpOf ? `possible follow-up of ${route.followUpOf}` : undefined,
+        },
+        indicators,
+        bounceOf: route.bounceOf ? `email:out:${route.bounceOf}` : undefined,
+      },
+    });
+
+    const opened =
+      route.action === 'open' ? await this.open(key, parsed, inbound, route, entry, !existing) : undefined;
+    const caseKey = opened?.caseKey ?? route.caseKey!;
+    if (route.action === 'append') await this.append(caseKey, parsed, route, entry(caseKey));
+    await Promise.all([
+      claimThreadRef(parsed.messageId, caseKey),
+      indicators.length && (opened?.type ?? (await caseType(caseKey))) === PHISHING_TYPE
+        ? claimIndicators(indicators, caseKey)
+        : undefined,
+      route.slotId ? noteOpening(route.slotId, caseKey) : undefined,
+    ]);
+    if (route.ack) await this.acknowledge(key, caseKey, parsed);
+    await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
+
+    if (route.action === 'open') {
+      this.deps.log.info({ caseKey, ingestKey: key, flags, ack: route.ack }, 'case opened from email');
+      return { outcome: 'created', ingestKey: key, caseKey, flags };
+    }
+    this.deps.log.info({ caseKey, ingestKey: key, by: route.by }, 'email added to case');
+    return { outcome: 'appended', ingestKey: key, caseKey, flags, by: route.by ?? '' };
+  }
+
+  /** Opens the case (once: the key is reserved per message), with its first entry. */
+  private async open(
+    key: string,
+    parsed: ParsedMessage,
+    inbound: InboundRecord,
+    route: Route,
+    entry: (caseKey: string) => NewTimelineEntry,
+    fresh: boolean,
+  ): Promise<{ caseKey: string; type: string }> {
     const suggestion = suggest(
       {
         subject: parsed.subject,
@@ -79,57 +220,107 @@ export class Intake {
       },
       this.deps.playbook,
     );
-    // A message claimed just now can not own a key yet, unless another instance raced us to it
-    // (then the unique key owner settles it); a resumed one may.
-    const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key, { fresh: !existing });
+    const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key, { fresh });
+    const sender = parsed.from?.address;
+    await Promise.all([
+      ensureCase(
+        {
+          key: caseKey,
+          suggestion,
+          subject: parsed.subject,
+          reporter: parsed.from ?? { name: '', address: '' },
+          firstSeenAt: inbound.receivedAt,
+          source: key,
+          participants: sender ? [sender] : [],
+          links: route.followUpOf ? [{ key: route.followUpOf, relation: 'possible-follow-up-of' }] : [],
+        },
+        this.deps.playbook.playbook,
+      ),
+      // The case and its first entry are independent idempotent writes: they go out together,
+      // and the message is marked done only when both are durable.
+      recordTimelineEntry(entry(caseKey), { opening: true }),
+      route.followUpOf
+        ? recordNotice(
+            `notice:follow-up:${key}`,
+            route.followUpOf,
+            'possible-follow-up',
+            `${sender || 'Someone'} quoted this case's key, but is not part of this conversation and is not a verified sender. Their message opened ${caseKey}, linked as a possible follow-up; it was not added here.`,
+          )
+        : undefined,
+    ]);
+    return { caseKey, type: suggestion.type };
+  }
 
-    const flags = inbound.flags ?? [];
-    const caseWritten = ensureCase(
-      {
-        key: caseKey,
-        suggestion,
-        subject: parsed.subject,
-        reporter: parsed.from ?? { name: '', address: '' },
-        firstSeenAt: inbound.receivedAt,
-        source: key,
-      },
-      this.deps.playbook.playbook,
-    );
-    // The case and its first entry are independent idempotent writes: they go out together, and
-    // the message is marked done only when both are durable.
-    const entryWritten = recordTimelineEntry(
-      {
-        _id: `email:${key}`,
-        caseKey,
-        kind: 'email',
-        at: inbound.receivedAt,
-        email: {
-          direction: 'in',
-          messageId: parsed.messageId,
-          from: parsed.from,
-          to: parsed.to,
-          cc: parsed.cc,
-          date: parsed.date,
+  private async append(caseKey: string, parsed: ParsedMessage, route: Route, entry: NewTimelineEntry) {
+    const sender = parsed.from?.address;
+    await Promise.all([
+      recordTimelineEntry(entry),
+      (route.trusted || route.by === 'related-report') && sender
+        ? addParticipants(caseKey, [sender])
+        : undefined,
+      route.bounceOf
+        ? setDelivery({ _id: route.bounceOf, entryId: `email:out:${route.bounceOf}` }, 'bounced', {
+            lastError: `bounced: ${parsed.subject}`.slice(0, 500),
+          })
+        : undefined,
+      route.notice
+        ? recordNotice(
+            `notice:${route.notice.code}:${caseKey}:${sender ?? ''}`,
+            caseKey,
+            route.notice.code,
+            route.notice.message,
+          )
+        : undefined,
+    ]);
+  }
+
+  /** Queues the acknowledgement, asking for the required information the report lacks. */
+  private async acknowledge(key: string, caseKey: string, parsed: ParsedMessage): Promise<void> {
+    const conversation = this.deps.conversation;
+    const reporter = parsed.from;
+    if (!conversation || !reporter) return;
+    const found = await Case.findById(caseKey).lean<CaseDoc>();
+    if (!found) return;
+    const playbook = this.deps.playbook.playbook;
+    const type = playbook.types[found.type];
+    const missing = type
+      ? missingFields(type, {
           subject: parsed.subject,
           text: parsed.text,
-          attachments: parsed.attachments.map(({ filename, contentType, size, sha256 }) => ({
-            filename,
-            contentType,
-            size,
-            sha256,
-          })),
-          rawSha256: inbound.rawSha256,
-          ingestKey: key,
-          flags,
-          classification: classifyMessage(parsed),
-        },
+          attachmentCount: parsed.attachments.length,
+        })
+      : [];
+    const content = acknowledgement({
+      caseKey,
+      typeName: type?.name ?? found.type,
+      reporterName: reporter.name,
+      subject: stripSubjectPrefixes(found.subject) || parsed.subject,
+      missing,
+      urgent: Boolean(playbook.severities[found.severity as SeverityId]?.urgent),
+      replyMarker: replyMarker(caseKey, conversation.identity.secret),
+    });
+    await queueMail(conversation.identity, {
+      id: `ack:${key}`,
+      kind: 'ack',
+      caseKey,
+      to: [reporter],
+      subject: content.subject,
+      text: content.text,
+      html: content.html,
+      answering: {
+        messageId: parsed.messageId,
+        references: parsed.references,
+        threadIndex: headerValue(parsed.headers, 'thread-index'),
       },
-      { opening: true },
-    );
-    await Promise.all([caseWritten, entryWritten]);
-    await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
-    this.deps.log.info({ caseKey, ingestKey: key, type: suggestion.type, flags }, 'case opened from email');
-    return { outcome: 'created', ingestKey: key, caseKey, flags };
+      automatic: true,
+    });
+    conversation.onQueued?.();
+  }
+
+  /** Keeps the routing decision, so that a re-run after a crash carries out the same one. */
+  private async keepRoute(key: string, route: Route): Promise<Route> {
+    await Inbound.updateOne({ _id: key }, { $set: { route } });
+    return route;
   }
 
   /** Stores the evidence, then the record that claims the message. */
@@ -218,6 +409,30 @@ export class Intake {
     );
     this.deps.log.error({ quarantineId: id, size, source }, 'oversize message quarantined');
     return { outcome: 'quarantined', quarantineId: id, reason };
+  }
+}
+
+/**
+ * Reports of the same phishing (a shared URL, attachment or inner Message-ID) join the first
+ * case of this type that recorded it; other cases' forwards never link.
+ */
+const PHISHING_TYPE = 'PHI';
+
+const caseType = async (key: string) =>
+  (await Case.findById(key).select({ type: 1 }).lean<{ type: string }>())?.type;
+
+const NO_VERDICT: SenderVerdict = { verdict: 'none', fromDomain: '', reasons: ['sender not checked'] };
+
+const headerValue = (headers: { name: string; value: string }[], name: string) =>
+  headers.find((h) => h.name.toLowerCase() === name)?.value;
+
+/** Ties a Message-ID to its case, first come first served, so replies naming it thread. */
+async function claimThreadRef(messageId: string | undefined, caseKey: string): Promise<void> {
+  if (!messageId) return;
+  try {
+    await ThreadRef.create({ _id: sha256(messageId), messageId, caseKey, direction: 'in' });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
   }
 }
 

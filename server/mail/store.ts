@@ -1,4 +1,5 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
+import type { Route } from '../conversation/router';
 
 /** What intake keeps: one record per distinct inbound message, quarantine, and the IMAP cursor. */
 
@@ -17,6 +18,8 @@ const inboundSchema = new Schema(
     flags: [String],
     /** The case this message opened or joined, set when it is done. */
     caseKey: String,
+    /** Where intake decided the message goes (conversation/router.ts), kept for re-runs. */
+    route: Schema.Types.Mixed,
     state: { type: String, enum: ['pending', 'done'], default: 'pending' },
   },
   { versionKey: false },
@@ -29,6 +32,7 @@ export interface InboundRecord {
   receivedAt: Date;
   flags?: string[];
   caseKey?: string;
+  route?: Route;
   state: 'pending' | 'done';
 }
 

@@ -2,7 +2,8 @@ import { randomBytes, createHash } from 'node:crypto';
 import type { ImapConfig } from '../../server/config';
 import { getBlob } from '../../server/db/blobs';
 import { listQuarantine } from '../../server/mail/quarantine';
-import { Inbound } from '../../server/mail/store';
+import { sha256 } from '../../server/mail/raw';
+import { Inbound, Quarantine } from '../../server/mail/store';
 import { startDesk, type Desk } from '../support/desk';
 import { newMailbox, uniqueName } from '../support/env';
 import { appendMessages, compose, deliverLmtp } from '../support/mail';
@@ -162,7 +163,7 @@ describe('when mail waited in the mailbox before Tocsin saw it', () => {
 });
 
 describe('when a machine writes to the desk', () => {
-  it('then the email entry says so: a delivery report is a bounce, a report from a person is human', async () => {
+  it('then a delivery report that matches no case opens none: it is quarantined with the reason', async () => {
     const marker = uniqueName('dsn');
     const dsn = Buffer.from(
       [
@@ -191,9 +192,11 @@ describe('when a machine writes to the desk', () => {
       ].join('\r\n'),
     );
     await appendMessages(box, [dsn]);
-    const bounce = (await onlyCase(marker)).timeline[0]!.email!.classification;
-    expect(bounce.kind).toBe('bounce');
-    expect(bounce.reasons.join(' ')).toContain('delivery-status');
+    const held = await waitFor('the quarantine record', () =>
+      Quarantine.findById(`raw:${sha256(dsn)}`).lean(),
+    );
+    expect(held.reason).toMatch(/^machine-written message, bounce \(.*delivery-status.*\), matched no case$/);
+    expect((await desk.api<{ cases: unknown[] }>(`/api/cases?q=${marker}`)).body.cases).toHaveLength(0);
 
     const human = uniqueName('human');
     await appendMessages(box, [

@@ -8,7 +8,10 @@ import { loadPlaybook } from '../../server/cases/playbook';
 import { compilePlaybook } from '../../server/cases/suggest';
 import { connectDatabase } from '../../server/db/connection';
 import { createApp } from '../../server/http/app';
-import { Intake } from '../../server/mail/ingest';
+import { loadIdentity, type MailIdentity } from '../../server/conversation/identity';
+import { OutboxWorker, createTransport, type OutboxOptions } from '../../server/conversation/outbox';
+import { Intake, type ConversationSettings } from '../../server/mail/ingest';
+import type { VerdictOptions } from '../../server/mail/verdict';
 import { MailboxPoller, type PollerOptions } from '../../server/mail/poller';
 import { databaseUri, uniqueName } from './env';
 
@@ -22,6 +25,7 @@ export interface Desk {
   dbUri: string;
   token: string;
   intake: Intake;
+  identity: MailIdentity;
   poller?: MailboxPoller;
   api<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
   startPoller(box: ImapConfig, options?: Partial<PollerOptions>, instance?: string): MailboxPoller;
@@ -30,15 +34,37 @@ export interface Desk {
 
 export const testLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export async function startDesk(
-  opts: { mailbox?: ImapConfig; poller?: Partial<PollerOptions> } = {},
-): Promise<Desk> {
+export interface DeskOptions {
+  mailbox?: ImapConfig;
+  poller?: Partial<PollerOptions>;
+  /** Sends mail through this SMTP URL (a test relay), from `mailFrom`. */
+  smtpUrl?: string;
+  mailFrom?: string;
+  authservIds?: string[];
+  /** DNS for DKIM keys; the default here has no internet, so lookups fail fast. */
+  resolver?: VerdictOptions['resolver'];
+  outbox?: Partial<OutboxOptions>;
+}
+
+export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
   const dbUri = databaseUri(uniqueName('tocsin'));
   await connectDatabase(dbUri, testLog);
-  const intake = new Intake({ playbook: compilePlaybook(loadPlaybook()), log: testLog });
+  const mailFrom = opts.mailFrom ?? 'security@desk.example.net';
+  const identity = await loadIdentity(mailFrom, 'http://localhost');
+  const outbox = opts.smtpUrl
+    ? new OutboxWorker(createTransport(opts.smtpUrl), testLog, uniqueName('outbox'), opts.outbox)
+    : undefined;
+  const conversation: ConversationSettings = {
+    identity,
+    canSend: Boolean(opts.smtpUrl),
+    verdict: { authservIds: opts.authservIds ?? [], resolver: opts.resolver },
+    onQueued: () => outbox?.wake(),
+  };
+  const intake = new Intake({ playbook: compilePlaybook(loadPlaybook()), log: testLog, conversation });
+  outbox?.start();
   const pollers: MailboxPoller[] = [];
   let current: MailboxPoller | undefined;
-  const app = createApp({ log: testLog, mailbox: () => current?.status() });
+  const app = createApp({ log: testLog, mailbox: () => current?.status(), conversation });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -52,6 +78,7 @@ export async function startDesk(
     dbUri,
     token,
     intake,
+    identity,
     async api<T>(path: string, init: RequestInit = {}) {
       const res = await fetch(url + path, {
         ...init,
@@ -69,7 +96,7 @@ export async function startDesk(
       return poller;
     },
     async stop() {
-      await Promise.all(pollers.map((p) => p.stop()));
+      await Promise.all([...pollers.map((p) => p.stop()), outbox?.stop()]);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await mongoose.connection.dropDatabase().catch(() => undefined);

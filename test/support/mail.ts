@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -5,9 +6,14 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { ImapConfig } from '../../server/config';
 import { testEnv } from './env';
 
-/** Builds a real RFC 5322 message with nodemailer's composer. */
+/**
+ * Builds a real RFC 5322 message with nodemailer's composer. Each message has its own sender
+ * unless the test names one, so per-sender limits (the circuit breaker, one acknowledgement a
+ * day) only come into play where a test means them to.
+ */
 export function compose(options: Mail.Options): Promise<Buffer> {
-  return new MailComposer({ from: 'Reporter <reporter@example.org>', ...options }).compile().build();
+  const from = `Reporter <reporter-${randomBytes(4).toString('hex')}@example.org>`;
+  return new MailComposer({ from, ...options }).compile().build();
 }
 
 /** Puts messages into a mailbox with IMAP APPEND, over one connection. */

@@ -266,8 +266,25 @@ describe('secrets', () => {
       imap: { host: 'imap.example.org', port: 993, secure: true, user: 'desk', mailbox: 'INBOX' },
       smtp: 'configured',
       mailFrom: 'security@example.org',
+      trustedAuthservIds: [],
       vapid: 'from environment',
     });
+  });
+
+  it('when SMTP_URL is set without MAIL_FROM, then start-up stops and names MAIL_FROM', () => {
+    expect(configError({ SMTP_URL: 'smtp://mail.example.org' }).message).toBe(
+      'MAIL_FROM must be set when SMTP_URL is set: it is the address the desk writes from.',
+    );
+  });
+
+  it('when MAIL_AUTHSERV_ID lists hosts, then they are trusted in lower case; a bad one names the variable', () => {
+    expect(loadConfig({ MAIL_AUTHSERV_ID: 'MX.Google.com, mx.example.org' }).authservIds).toEqual([
+      'mx.google.com',
+      'mx.example.org',
+    ]);
+    expect(configError({ MAIL_AUTHSERV_ID: 'mx.example.org; rm -rf' }).message).toMatch(
+      /^MAIL_AUTHSERV_ID must be/,
+    );
   });
 
   it('when nothing optional is configured, then the description says embedded, off and generated', () => {

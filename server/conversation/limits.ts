@@ -1,0 +1,89 @@
+import { isDuplicateKey } from '../db/connection';
+import { claimFirstFree } from '../db/slots';
+import { Counter } from '../cases/models';
+import { sha256 } from '../mail/raw';
+import { SenderSlot } from './models';
+
+/**
+ * Per-sender limits that stop mail storms, exact across processes because every event claims a
+ * numbered slot by insert (see db/slots.ts):
+ *   - the circuit breaker: a sender's (n)th case attempt is refused when the (n-5)th was less
+ *     than 60 minutes earlier, that is when it would be the sixth case within an hour. A refused
+ *     attempt still takes a slot, so a loop that keeps going stays tripped;
+ *   - acknowledgements: one per sender per 24 hours, counted from the last one sent.
+ */
+
+export const BREAKER = { maxCases: 5, windowMs: 60 * 60_000 };
+export const ACK_WINDOW_MS = 24 * 60 * 60_000;
+
+const senderId = (address: string) => sha256(address.trim().toLowerCase()).slice(0, 32);
+
+/** The last slot number this process saw per series: saves a read per claim. */
+const hints = new Map<string, number>();
+
+async function hint(series: string): Promise<number> {
+  return hints.get(series) ?? (await Counter.findById(series).lean())?.seq ?? 0;
+}
+
+function noteHint(series: string, n: number): void {
+  hints.set(series, Math.max(n, hints.get(series) ?? 0));
+  void Counter.updateOne({ _id: series }, { $max: { seq: n } }, { upsert: true }).catch(() => undefined);
+}
+
+export type OpeningDecision =
+  | { allowed: true; slotId: string }
+  | { allowed: false; slotId: string; latestCaseKey?: string; count: number };
+
+/** Whether this sender may open another case now. Call once per message. */
+export async function openingAllowed(address: string, at: Date, ingestKey: string): Promise<OpeningDecision> {
+  const series = `opens:${senderId(address)}`;
+  const slot = (n: number) => `${series}#${n}`;
+  const n = await claimFirstFree((await hint(series)) + 1, slot, (id) =>
+    SenderSlot.create({ _id: id, at, ingestKey }),
+  );
+  noteHint(series, n);
+  if (n <= BREAKER.maxCases) return { allowed: true, slotId: slot(n) };
+  const earlier = await SenderSlot.findById(slot(n - BREAKER.maxCases)).lean();
+  if (!earlier || at.getTime() - earlier.at.getTime() >= BREAKER.windowMs)
+    return { allowed: true, slotId: slot(n) };
+
+  // Tripped: the message goes onto the sender's latest case. Slots just before this one may
+  // still be in flight in a concurrent run, so look back a little further.
+  const back = await Promise.all(
+    Array.from({ length: Math.min(n - 1, 2 * BREAKER.maxCases) }, (_, i) =>
+      SenderSlot.findById(slot(n - 1 - i)).lean(),
+    ),
+  );
+  const latestCaseKey = back.find((s) => s?.caseKey)?.caseKey ?? undefined;
+  return { allowed: false, slotId: slot(n), latestCaseKey, count: BREAKER.maxCases + 1 };
+}
+
+/** Ties an opening slot to the case it opened or joined, for later "latest case" lookups. */
+export async function noteOpening(slotId: string, caseKey: string): Promise<void> {
+  await SenderSlot.updateOne({ _id: slotId }, { $set: { caseKey } });
+}
+
+/**
+ * Claims this sender's acknowledgement for now, or says no when one went out within 24 hours.
+ * Exact under concurrency: the next acknowledgement slot can be inserted by one caller only.
+ */
+export async function ackAllowed(address: string, at: Date, ingestKey: string): Promise<boolean> {
+  const series = `acks:${senderId(address)}`;
+  const slot = (n: number) => `${series}#${n}`;
+  let m = await hint(series);
+  for (let probes = 0; probes < 1000; probes++) {
+    if (m > 0) {
+      const last = await SenderSlot.findById(slot(m)).lean();
+      if (last && at.getTime() - last.at.getTime() < ACK_WINDOW_MS) return false;
+    }
+    try {
+      await SenderSlot.create({ _id: slot(m + 1), at, ingestKey });
+      noteHint(series, m + 1);
+      return true;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      m++; // someone took that slot: judge against theirs
+    }
+  }
+  return false;
+}

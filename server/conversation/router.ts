@@ -1,0 +1,229 @@
+import { Case } from '../cases/models';
+import type { Classification } from '../mail/classify';
+import { bounceOriginalMessageIds } from '../mail/bounce-original';
+import { LINKING_TYPES, indicatorId, type Indicator } from '../mail/indicators';
+import { isOurMessageId } from '../mail/outgoing-headers';
+import type { ParsedMessage } from '../mail/parse';
+import { sha256 } from '../mail/raw';
+import type { SenderVerdict } from '../mail/verdict';
+import type { MailIdentity } from './identity';
+import { ackAllowed, openingAllowed } from './limits';
+import { IndicatorOwner, ThreadRef } from './models';
+import { markerIsGenuine, threadClues } from './threading';
+
+/**
+ * Where an inbound message goes: onto an existing case, into a new case, or (for machine mail
+ * that matches nothing) into quarantine. The decision is made once per message and kept on its
+ * inbound record, so a re-run after a crash carries out the same decision.
+ *
+ * A message joins a case by, in order of trust:
+ *   1. In-Reply-To/References naming a Message-ID stored for the case (ours are unguessable);
+ *   2. our reply marker quoted in the body, whose tag only our own mail carries;
+ *   3. the case key in the subject, or quoted in the body. Anyone can type a key, so this joins
+ *      only when the sender is verified (`pass`) or already takes part in the case and is not
+ *      `fail`. Otherwise the message opens a new case linked as a possible follow-up.
+ */
+
+export type ThreadBy =
+  'new' | 'headers' | 'marker' | 'subject-key' | 'body-key' | 'bounce' | 'related-report' | 'breaker';
+
+export interface Route {
+  action: 'open' | 'append' | 'quarantine';
+  caseKey?: string;
+  by?: ThreadBy;
+  /** The sender was shown to be part of this conversation (our headers, our marker, verified). */
+  trusted?: boolean;
+  ack?: boolean;
+  /** A case whose key this message quoted without being trusted to join it. */
+  followUpOf?: string;
+  /** The outbox record a bounce reports on. */
+  bounceOf?: string;
+  slotId?: string;
+  notice?: { code: string; message: string };
+  reason?: string;
+}
+
+export interface RouteInput {
+  parsed: ParsedMessage;
+  raw: Buffer;
+  ingestKey: string;
+  receivedAt: Date;
+  classification: Classification;
+  verdict: SenderVerdict;
+  indicators: Indicator[];
+  prefixes: string[];
+  identity?: MailIdentity;
+  /** Whether acknowledgements can be sent at all (SMTP_URL and MAIL_FROM are set). */
+  canSend: boolean;
+}
+
+interface Match {
+  caseKey: string;
+  by: ThreadBy;
+  outboxId?: string;
+}
+
+export async function decideRoute(input: RouteInput): Promise<Route> {
+  const { parsed, classification } = input;
+  const sender = parsed.from?.address ?? '';
+  const ours = input.identity && parsed.messageId && isOurMessageId(parsed.messageId, input.identity.domain);
+  const automated = classification.kind !== 'human' || Boolean(ours);
+
+  if (automated) {
+    const bounce = classification.kind === 'bounce' ? await bounceMatch(parsed, input.raw) : undefined;
+    const match = bounce ?? (await strongMatch(input)) ?? (await keyMatch(input));
+    if (
+      match &&
+      (match.by !== 'subject-key' && match.by !== 'body-key' ? true : await trusts(input, match))
+    ) {
+      return {
+        action: 'append',
+        caseKey: match.caseKey,
+        by: match.by,
+        trusted: match.by === 'headers' || match.by === 'marker',
+        bounceOf: match.outboxId,
+        ack: false,
+      };
+    }
+    const what = ours
+      ? 'our own mail coming back'
+      : `${classification.kind} (${classification.reasons.join('; ')})`;
+    return { action: 'quarantine', reason: `machine-written message, ${what}, matched no case` };
+  }
+
+  const strong = await strongMatch(input);
+  if (strong) return { action: 'append', caseKey: strong.caseKey, by: strong.by, trusted: true, ack: false };
+
+  let followUpOf: string | undefined;
+  const key = await keyMatch(input);
+  if (key) {
+    if (await trusts(input, key))
+      return { action: 'append', caseKey: key.caseKey, by: key.by, trusted: true, ack: false };
+    followUpOf = key.caseKey;
+  }
+
+  const related = await relatedReport(input.indicators);
+  if (related) {
+    return {
+      action: 'append',
+      caseKey: related,
+      by: 'related-report',
+      trusted: false,
+      ack: await maybeAck(input, sender),
+    };
+  }
+
+  const opening = await openingAllowed(sender || 'unknown', input.receivedAt, input.ingestKey);
+  if (!opening.allowed && opening.latestCaseKey) {
+    return {
+      action: 'append',
+      caseKey: opening.latestCaseKey,
+      by: 'breaker',
+      trusted: false,
+      ack: false,
+      slotId: opening.slotId,
+      notice: {
+        code: 'circuit-breaker',
+        message: `${sender || 'This sender'} sent more than 5 new reports within 60 minutes. Tocsin stopped opening cases for them; their further mail is added here.`,
+      },
+    };
+  }
+  return {
+    action: 'open',
+    by: 'new',
+    followUpOf,
+    slotId: opening.slotId,
+    ack: await maybeAck(input, sender),
+  };
+}
+
+async function maybeAck(input: RouteInput, sender: string): Promise<boolean> {
+  if (!input.canSend || !sender) return false;
+  return ackAllowed(sender, input.receivedAt, input.ingestKey);
+}
+
+/** Our headers or our marker: only someone who received our mail (or the sender's) has them. */
+async function strongMatch(input: RouteInput): Promise<Match | undefined> {
+  const clues = clueSet(input);
+  const refs = clues.referenceIds.slice(0, 20);
+  const found = await Promise.all(refs.map((id) => ThreadRef.findById(sha256(id)).lean()));
+  const ref = found.find((r) => r);
+  if (ref) return { caseKey: ref.caseKey, by: 'headers' };
+  if (input.identity) {
+    for (const marker of clues.bodyMarkers) {
+      if (markerIsGenuine(marker, input.identity.secret) && (await Case.exists({ _id: marker.key })))
+        return { caseKey: marker.key, by: 'marker' };
+    }
+  }
+  return undefined;
+}
+
+/** A case key typed in the subject or quoted in the body: anyone could have written it. */
+async function keyMatch(input: RouteInput): Promise<Match | undefined> {
+  const clues = clueSet(input);
+  for (const [keys, by] of [
+    [clues.subjectKeys, 'subject-key'],
+    [clues.bodyKeys, 'body-key'],
+  ] as const) {
+    for (const key of keys.slice(0, 5)) if (await Case.exists({ _id: key })) return { caseKey: key, by };
+  }
+  return undefined;
+}
+
+async function trusts(input: RouteInput, match: Match): Promise<boolean> {
+  const verdict = input.verdict.verdict;
+  if (verdict === 'pass') return true;
+  if (verdict === 'fail') return false;
+  const sender = input.parsed.from?.address;
+  if (!sender) return false;
+  return Boolean(await Case.exists({ _id: match.caseKey, participants: sender }));
+}
+
+async function bounceMatch(parsed: ParsedMessage, raw: Buffer): Promise<Match | undefined> {
+  for (const id of bounceOriginalMessageIds({ ...parsed, raw }).slice(0, 5)) {
+    const ref = await ThreadRef.findById(sha256(id)).lean();
+    if (ref?.direction === 'out')
+      return { caseKey: ref.caseKey, by: 'bounce', outboxId: ref.outboxId ?? undefined };
+  }
+  return undefined;
+}
+
+async function relatedReport(indicators: Indicator[]): Promise<string | undefined> {
+  const linking = indicators
+    .filter((i) => (LINKING_TYPES as readonly string[]).includes(i.type))
+    .slice(0, 50);
+  const owners = await Promise.all(linking.map((i) => IndicatorOwner.findById(indicatorId(i)).lean()));
+  return owners.find((o) => o)?.caseKey;
+}
+
+const clueCache = new WeakMap<RouteInput, ReturnType<typeof threadClues>>();
+function clueSet(input: RouteInput) {
+  let clues = clueCache.get(input);
+  if (!clues) {
+    clues = threadClues(
+      {
+        subject: input.parsed.subject,
+        inReplyTo: input.parsed.inReplyTo,
+        references: input.parsed.references,
+        text: input.parsed.text,
+      },
+      input.prefixes,
+    );
+    clueCache.set(input, clues);
+  }
+  return clues;
+}
+
+/** Claims each linking indicator for the case that first reported it. */
+export async function claimIndicators(indicators: Indicator[], caseKey: string): Promise<void> {
+  const linking = indicators
+    .filter((i) => (LINKING_TYPES as readonly string[]).includes(i.type))
+    .slice(0, 50);
+  await Promise.all(
+    linking.map((i) =>
+      IndicatorOwner.create({ _id: indicatorId(i), caseKey }).catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 11000) throw err;
+      }),
+    ),
+  );
+}
