@@ -102,8 +102,16 @@ export class Intake {
     const key = ingestKey(parsed.messageId, raw);
 
     const existing = await Inbound.findById(key).lean<InboundRecord>();
-    if (existing?.state === 'done')
+    if (existing?.state === 'done') {
+      // Machine mail that matched no case is done too, held in quarantine: it stays there.
+      if (existing.route?.action === 'quarantine')
+        return {
+          outcome: 'quarantined',
+          quarantineId: `raw:${existing.rawSha256}`,
+          reason: existing.route.reason ?? '',
+        };
       return { outcome: 'duplicate', ingestKey: key, caseKey: existing.caseKey ?? undefined };
+    }
     const inbound = existing ?? (await this.claim(key, raw, parsed, source));
 
     const conversation = this.deps.conversation;
