@@ -54,6 +54,8 @@ async function run(argv: string[], runtime: () => Promise<Runtime>): Promise<num
       const result = await intake.ingestOrQuarantine(raw, { kind: 'file', file });
       if (result.outcome === 'quarantined')
         out(`${file}: quarantined as ${result.quarantineId}: ${result.reason}`);
+      else if (result.outcome === 'appended')
+        out(`${file}: added to case ${result.caseKey} (by ${result.by})`);
       else
         out(
           `${file}: ${result.outcome === 'created' ? 'new case' : 'already ingested, case'} ${result.caseKey}`,

@@ -59,8 +59,19 @@ const outboxSchema = new Schema(
   },
   { versionKey: false },
 );
-outboxSchema.index({ state: 1, nextAttemptAt: 1 });
 export const Outbox = mongoose.model('Outbox', outboxSchema, 'outbox');
+
+/**
+ * The outbox's queue: one small record per message still to send, removed when it is sent or
+ * has failed for good, so the sender never scans the whole history of outbound mail.
+ */
+export const OutboxDue = mongoose.model(
+  'OutboxDue',
+  new Schema({ _id: String, nextAttemptAt: { type: Date, required: true } }, { versionKey: false }).index({
+    nextAttemptAt: 1,
+  }),
+  'outbox_due',
+);
 
 export interface OutboxDoc {
   _id: string;

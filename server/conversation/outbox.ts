@@ -6,7 +6,7 @@ import { TimelineEntry, type TimelineDoc } from '../cases/models';
 import type { Logger } from '../logger';
 import { backoffDelay } from '../mail/backoff';
 import { sha256 } from '../mail/raw';
-import { Outbox, ThreadRef, type DeliveryState, type OutboxDoc } from './models';
+import { Outbox, OutboxDue, ThreadRef, type DeliveryState, type OutboxDoc } from './models';
 
 /**
  * The durable outbox. Mail is written to the outbox, then to the timeline, and only then sent:
@@ -32,7 +32,10 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
   backoff: { baseMs: 5_000, maxMs: 30 * 60_000 },
 };
 
-/** Queues a message (a no-op if it is queued already) and shows it on the case's timeline. */
+/**
+ * Queues a message (a no-op if it is queued already) and shows it on the case's timeline. The
+ * record is written first: its _id is what makes queueing the same mail twice harmless.
+ */
 export async function enqueueMail(
   doc: Omit<OutboxDoc, 'state' | 'attempts' | 'nextAttemptAt' | 'createdAt'>,
 ): Promise<boolean> {
@@ -44,6 +47,14 @@ export async function enqueueMail(
     created = false;
   }
   const stored = (await Outbox.findById(doc._id).lean<OutboxDoc>())!;
+  if (stored.state === 'pending')
+    await OutboxDue.updateOne(
+      { _id: stored._id },
+      { $setOnInsert: { nextAttemptAt: stored.nextAttemptAt } },
+      { upsert: true },
+    ).catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err;
+    });
   await Promise.all([recordTimelineEntry(outboundEntry(stored)), claimThreadRef(stored)]);
   return created;
 }
@@ -101,6 +112,11 @@ export async function setDelivery(
     Outbox.updateOne({ _id: doc._id }, { $set: { state, ...fields } }),
     TimelineEntry.updateOne({ _id: doc.entryId }, { $set: entry }),
   ]);
+  // Off the queue once nothing more will be tried; a retry moves its place in it.
+  if (state === 'pending') {
+    if (fields.nextAttemptAt)
+      await OutboxDue.updateOne({ _id: doc._id }, { $set: { nextAttemptAt: fields.nextAttemptAt } });
+  } else await OutboxDue.deleteOne({ _id: doc._id });
 }
 
 export function createTransport(smtpUrl: string): Transporter {
@@ -162,20 +178,20 @@ export class OutboxWorker {
   private async drain(): Promise<number> {
     for (let round = 0; round < 100 && !this.stopped; round++) {
       this.pendingWake = false;
-      const due = await Outbox.find({ state: 'pending', nextAttemptAt: { $lte: new Date() } })
+      const due = await OutboxDue.find({ nextAttemptAt: { $lte: new Date() } })
         .sort({ nextAttemptAt: 1 })
         .limit(20)
-        .lean<OutboxDoc[]>();
+        .lean<{ _id: string }[]>();
       if (due.length === 0) break;
-      for (const doc of due) {
+      for (const { _id } of due) {
         if (this.stopped) return 0;
-        await this.send(doc);
+        const doc = await Outbox.findById(_id).lean<OutboxDoc>();
+        // Sent already (a queue entry put back by a re-run), or gone: nothing to do.
+        if (doc?.state === 'pending') await this.send(doc);
+        else await OutboxDue.deleteOne({ _id });
       }
     }
-    const next = await Outbox.findOne({ state: 'pending' })
-      .sort({ nextAttemptAt: 1 })
-      .select({ nextAttemptAt: 1 })
-      .lean<{ nextAttemptAt: Date }>();
+    const next = await OutboxDue.findOne().sort({ nextAttemptAt: 1 }).lean<{ nextAttemptAt: Date }>();
     const untilNext = next ? Math.max(0, next.nextAttemptAt.getTime() - Date.now()) : this.opts.pollMs;
     return Math.min(untilNext, this.opts.pollMs);
   }
@@ -232,9 +248,3 @@ export class OutboxWorker {
     });
   }
 }
-
-export async function outboxState(id: string): Promise<DeliveryState | undefined> {
-  return (await Outbox.findById(id).select({ state: 1 }).lean<{ state: DeliveryState }>())?.state;
-}
-
-export const releaseOutboxLease = (instanceId: string) => releaseLease('outbox', instanceId);

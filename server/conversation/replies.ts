@@ -50,7 +50,7 @@ export async function sendReply(
   if (!to.length) throw new ReplyError('no-recipient', `Case ${caseKey} has no reporter address; give "to".`);
   const cc = (input.cc ?? []).map((a) => ({ name: a.name ?? '', address: a.address.toLowerCase() }));
 
-  const answering = await lastMessageFrom(caseKey, to[0]!.address);
+  const answering = await lastMessageFrom(caseKey, to[0]!.address, found.reporter?.address);
   const id = `reply:${input.idempotencyKey ? sha256(`${author.id}:${input.idempotencyKey}`).slice(0, 32) : randomUUID()}`;
   const marker = replyMarker(caseKey, conversation.identity.secret);
   await queueMail(conversation.identity, {
@@ -78,13 +78,19 @@ export async function sendReply(
   return { id: stored.entryId, ...outboundEntry(stored) };
 }
 
-/** The message a reply answers: the latest from that address, else the latest inbound at all. */
-async function lastMessageFrom(caseKey: string, address: string) {
+/**
+ * The message a reply answers: the latest from that address; for the reporter, else the latest
+ * inbound message. Someone who has not written yet (a vendor) gets a new thread, tied to the case
+ * by its pseudo-reference only, so no one else's Message-ID reaches them.
+ */
+async function lastMessageFrom(caseKey: string, address: string, reporter: string | undefined) {
   const recent = await TimelineEntry.find({ caseKey, kind: 'email' })
     .sort({ at: -1 })
     .limit(200)
     .lean<TimelineDoc[]>();
   const inbound = recent.filter((e) => e.email?.direction === 'in' && e.email.messageId);
-  const pick = inbound.find((e) => e.email!.from?.address === address) ?? inbound[0];
+  const pick =
+    inbound.find((e) => e.email!.from?.address === address) ??
+    (address === reporter ? inbound[0] : undefined);
   return pick?.email;
 }

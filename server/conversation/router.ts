@@ -138,7 +138,8 @@ export async function decideRoute(input: RouteInput): Promise<Route> {
 }
 
 async function maybeAck(input: RouteInput, sender: string): Promise<boolean> {
-  if (!input.canSend || !sender) return false;
+  // Never to ourselves: mail "from" the desk's own address is a loop in the making.
+  if (!input.canSend || !sender || sender === input.identity?.from.address.toLowerCase()) return false;
   return ackAllowed(sender, input.receivedAt, input.ingestKey);
 }
 

@@ -147,7 +147,6 @@ export async function partBacklog(
   let t = performance.now();
   const corpus = await buildCorpus(n, RUN_ID, box.user);
   const generateMs = performance.now() - t;
-  const raws = corpus.messages.map((m) => m.raw);
   note(
     `generated ${n} messages in ${ms(generateMs)}: ${round(corpus.sizes.min / 1024)}–${round(corpus.sizes.max / 1024)} KB ` +
       `(median ${round(corpus.sizes.p50 / 1024)} KB, total ${mb(corpus.sizes.total)} MB; aimed at ${MIN_BYTES / 1024}–${MAX_BYTES / 1024} KB)`,
@@ -155,6 +154,7 @@ export async function partBacklog(
   note(`categories ${JSON.stringify(corpus.byCategory)}`);
   note(`shapes ${JSON.stringify(corpus.byShape)}`);
 
+  const raws = corpus.messages.map((m) => m.raw);
   // Load the mailbox over several connections at once.
   const connections = Math.max(1, Math.min(loaders, n));
   t = performance.now();
@@ -163,7 +163,10 @@ export async function partBacklog(
       const client = imapClient(box);
       const logout = await connected(client, `loader ${c + 1}`);
       for (let i = c; i < n; i += connections) {
-        await bounded(client.append('INBOX', raws[i]!), LATENCY_TIMEOUT_MS, 'APPEND');
+        // Arrival times spread over the month the messages are dated: per-sender limits (one
+        // acknowledgement a day, five new cases an hour) see the pace real mail arrives at.
+        const { raw, date } = corpus.messages[i]!;
+        await bounded(client.append('INBOX', raw, [], date), LATENCY_TIMEOUT_MS, 'APPEND');
       }
       await logout();
     }),

@@ -22,6 +22,8 @@ export type Shape = 'plain' | 'alternative' | 'attachment' | 'alternative+attach
 
 export interface CorpusMessage {
   raw: Buffer;
+  /** Its Date, also used as the mailbox's INTERNALDATE: a month of mail, as a real backlog is. */
+  date: Date;
   category: Category;
   shape: Shape;
   /** The type the default playbook is expected to suggest (for the summary; not asserted). */
@@ -408,12 +410,7 @@ function html(paragraphs: string[], signature: string[]): string {
  * One message of about `target` bytes. Built once to learn the fixed overhead, then with padding
  * sized to reach the target (a few more builds correct the estimate when it is off by over 10 %).
  */
-async function buildMessage(
-  i: number,
-  runId: string,
-  to: string,
-  r: Rand,
-): Promise<{ raw: Buffer; category: Category; shape: Shape; expectedType: string }> {
+async function buildMessage(i: number, runId: string, to: string, r: Rand): Promise<CorpusMessage> {
   const category = weighted(r);
   const d = draft(category, r);
   const first = pick(r, FIRST);
@@ -483,7 +480,7 @@ async function buildMessage(
     pad += 400;
     raw = await build(pad);
   }
-  return { raw, category, shape, expectedType: d.expectedType };
+  return { raw, date, category, shape, expectedType: d.expectedType };
 }
 
 export async function buildCorpus(n: number, runId: string, to: string, seed = 20260301): Promise<Corpus> {

@@ -6,10 +6,13 @@
  *
  *   (a) latency: APPEND → case visible through GET /api/cases?q=…, one report at a time;
  *       baseline: when a bare IMAP IDLE client in this process is told of the same message.
+ *   (c) reply threading: a reporter's reply APPENDed → on its case's timeline through the API;
+ *       baseline: the same bare IDLE client. (Printed after (a), run before (b).)
  *   (b) backlog: N reports already in the mailbox when Tocsin starts; time until its cursor covers
  *       them all, peak RSS; baseline: mailparser's simpleParser over the same bytes, here.
  *
- * Env: BENCH_LATENCY_N (default 200), BENCH_BACKLOG_N (default 5000); 0 skips a part.
+ * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000);
+ *      0 skips a part.
  *      BENCH_LATENCY_WARMUP (default 3), BENCH_LOAD_CONNECTIONS (default 4), MONGODB_URI (optional),
  *      BENCH_BACKLOG_TIMEOUT_S (default 1800): how long Tocsin gets for the backlog. A run cut short
  *      still reports its rate, throughput curve and an extrapolation, as a missed target, not a failure
@@ -33,9 +36,11 @@ import {
 } from './rig';
 import { partLatency, printLatency, type LatencyResult } from './latency';
 import { partBacklog, printBacklog, type BacklogResult } from './backlog';
+import { partReply, printReply, type ReplyResult } from './reply';
 
 function report(
   latency: LatencyResult | undefined,
+  reply: ReplyResult | undefined,
   backlog: BacklogResult | undefined,
   errors: string[],
   totalMs: number,
@@ -64,6 +69,24 @@ function report(
         `    Tocsin's share (visible − told)`,
         `${ms(latency.tocsinAfterNotifyMs.p50)} / ${ms(latency.tocsinAfterNotifyMs.p90)} / ${ms(latency.tocsinAfterNotifyMs.p99)} / ${ms(latency.tocsinAfterNotifyMs.max)}`,
         '',
+        '',
+      ],
+    );
+  }
+  if (reply) {
+    const r = reply.latencyMs;
+    const b = reply.baselineIdleNotifyMs;
+    rows.push(
+      [
+        `(c) reply APPEND → on the timeline p50 / p90 / p99 / max`,
+        `${ms(r.p50)} / ${ms(r.p90)} / ${ms(r.p99)} / ${ms(r.max)}`,
+        '',
+        '',
+      ],
+      [
+        `    baseline: bare IDLE client told (EXISTS)`,
+        `${ms(b.p50)} / ${ms(b.p90)} / ${ms(b.p99)} / ${ms(b.max)}`,
+        'floor',
         '',
       ],
     );
@@ -130,6 +153,7 @@ function report(
     totalS: round(totalMs / 1000, 1),
     noise: noiseSeen,
     latency,
+    reply,
     backlog,
     errors,
   };
@@ -140,6 +164,7 @@ async function main(): Promise<number> {
   const began = performance.now();
   const errors: string[] = [];
   let latency: LatencyResult | undefined;
+  let reply: ReplyResult | undefined;
   let backlog: BacklogResult | undefined;
   let interrupted = false;
   const monitor = new NoiseMonitor(5000);
@@ -152,6 +177,7 @@ async function main(): Promise<number> {
   try {
     const latencyN = intEnv('BENCH_LATENCY_N', 200);
     const backlogN = intEnv('BENCH_BACKLOG_N', 5000);
+    const replyN = intEnv('BENCH_REPLY_N', 100);
     const warmup = intEnv('BENCH_LATENCY_WARMUP', 3);
     const loaders = Math.max(1, intEnv('BENCH_LOAD_CONNECTIONS', 4));
     const backlogTimeLimitS = Math.max(10, intEnv('BENCH_BACKLOG_TIMEOUT_S', 1800));
@@ -168,6 +194,14 @@ async function main(): Promise<number> {
         printLatency(latency);
       } catch (err) {
         errors.push(`(a) latency: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+    if (replyN > 0 && !interrupted) {
+      try {
+        reply = await partReply(rig, replyN);
+        printReply(reply);
+      } catch (err) {
+        errors.push(`(c) reply: ${(err as Error).stack ?? String(err)}`);
       }
     }
     if (backlogN > 0 && !interrupted) {
@@ -194,7 +228,7 @@ async function main(): Promise<number> {
       `(max ${seen.maxJestProcesses}), highest 1-minute load average ${seen.maxLoad1} on ${os.cpus().length} cores` +
       (seen.samplesWithJest > 0 ? ': timings may be noisy' : ''),
   );
-  report(latency, backlog, errors, performance.now() - began, seen);
+  report(latency, reply, backlog, errors, performance.now() - began, seen);
   return errors.length ? 1 : 0;
 }
 
