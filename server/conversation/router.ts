@@ -177,7 +177,11 @@ async function trusts(input: RouteInput, match: Match): Promise<boolean> {
   if (verdict === 'fail') return false;
   const sender = input.parsed.from?.address;
   if (!sender) return false;
-  return Boolean(await Case.exists({ _id: match.caseKey, participants: sender }));
+  // An _id-only filter, then the check here: FerretDB narrows only exact { _id } queries.
+  const found = await Case.findById(match.caseKey)
+    .select({ participants: 1 })
+    .lean<{ participants?: string[] }>();
+  return Boolean(found?.participants?.includes(sender));
 }
 
 async function bounceMatch(parsed: ParsedMessage, raw: Buffer): Promise<Match | undefined> {

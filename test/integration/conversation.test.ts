@@ -215,6 +215,15 @@ describe('when someone reports a lost laptop by email', () => {
     expect(rig.sentByDesk().length).toBe(before);
   });
 
+  it('then our own acknowledgement coming back into the mailbox opens nothing and sends nothing', async () => {
+    const before = rig.sentByDesk().length;
+    const { entry } = await followUp(r, r.ack.message.raw);
+    expect(entry.classification?.kind).toBe('loop');
+    expect(await casesTagged(rig.desk, r.tag)).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(rig.sentByDesk().length).toBe(before);
+  });
+
   it('then a stranger quoting the key is not appended: a new case links to it instead', async () => {
     const stranger = `stranger-${uniqueName('x')}@example.org`.toLowerCase();
     const raw = await compose({

@@ -154,6 +154,25 @@ describe('when a committee member replies to the reporter from the desk', () => 
     expect(rig.sentByDesk().length).toBe(before + 1);
   });
 
+  it('then a reply SMTP refuses for good is marked failed on the timeline, with the reason', async () => {
+    rig.relay.mode = 'reject';
+    try {
+      const res = await postReply(c.key, { text: 'This one will bounce at the relay.' });
+      expect(res.status).toBe(202);
+      const now = await waitForCase(
+        rig.desk,
+        c.key,
+        (v) => outbound(v).some((e) => e.id === res.body.id && e.email!.delivery?.state === 'failed'),
+        'the reply marked failed',
+      );
+      const delivery = outbound(now).find((e) => e.id === res.body.id)!.email!.delivery!;
+      expect(delivery.attempts).toBe(1);
+      expect(delivery.lastError).toMatch(/550/);
+    } finally {
+      rig.relay.mode = 'accept';
+    }
+  });
+
   it('then bad requests get a clear error, and a case that does not exist gets 404', async () => {
     expect((await postReply(c.key, { text: '' })).status).toBe(400);
     expect((await postReply(c.key, { text: 'x', to: [{ address: 'not an address' }] })).status).toBe(400);
