@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import { pool, sizeBatches } from './batching';
 import type { IngestResult, IngestSource } from './ingest';
+import { splitRaw } from './raw';
 import { MailCursor } from './store';
 
 /**
@@ -300,16 +301,28 @@ export class MailboxPoller {
     const done = new Set(big.map((m) => m.uid));
     const work = small.filter((uid) => fetched.has(uid));
     let failure: unknown;
-    await pool(work, this.opts.concurrency, async (uid) => {
-      if (failure) return;
-      try {
+    // Messages run a few at a time, in UID order. One that may belong to an earlier message's
+    // case (a reply, a forward) first waits for every earlier message of the batch, so a
+    // follow-up read in the same catch-up as its report still finds the report's case.
+    const settled: Promise<void>[] = [];
+    await pool(
+      work.map((uid, index) => ({ uid, index })),
+      this.opts.concurrency,
+      async ({ uid, index }) => {
         const { raw, receivedAt } = fetched.get(uid)!;
-        await this.intake.ingestOrQuarantine(raw, { ...source(uid), receivedAt });
-        done.add(uid);
-      } catch (err) {
-        failure ??= err;
-      }
-    });
+        const earlier = mayFollowUp(raw) ? settled.slice(0, index) : [];
+        const run = (async () => {
+          await Promise.all(earlier);
+          if (failure) return;
+          await this.intake.ingestOrQuarantine(raw, { ...source(uid), receivedAt });
+          done.add(uid);
+        })().catch((err: unknown) => {
+          failure ??= err;
+        });
+        settled[index] = run;
+        await run;
+      },
+    );
 
     let durable = lastUid;
     for (const m of batch) {
@@ -379,4 +392,14 @@ export class MailboxPoller {
 function internalDate(value: Date | string | undefined): Date | undefined {
   const date = value === undefined ? undefined : new Date(value);
   return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+/** A reply or a forward: it may join the case of a message read just before it. */
+function mayFollowUp(raw: Buffer): boolean {
+  const head = splitRaw(raw).head.subarray(0, 65_536).toString('latin1');
+  return (
+    /^(?:in-reply-to|references):/im.test(head) ||
+    /^subject:[ \t]*(?:re|aw|sv|fwd?|fw|wg|tr|rv)\s*:/im.test(head) ||
+    /message\/rfc822/i.test(raw.subarray(0, 1024 * 1024).toString('latin1'))
+  );
 }

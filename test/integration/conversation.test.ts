@@ -11,7 +11,9 @@ import {
   type ConversationRig,
 } from '../support/conversation';
 import { newMailbox, uniqueName } from '../support/env';
-import { compose } from '../support/mail';
+import { parseMessage } from '../../server/mail/parse';
+import { caughtUp } from '../support/caught-up';
+import { appendMessages, compose } from '../support/mail';
 import { headerValue } from '../support/smtp';
 import { waitFor } from '../support/wait';
 
@@ -280,4 +282,31 @@ describe('when one sender sends 20 new reports in a row (a mail loop)', () => {
     await new Promise((res) => setTimeout(res, 1500));
     expect(sentTo(sender)).toHaveLength(1);
   }, 120_000);
+});
+
+describe('when a report and its follow-up wait in the mailbox together (a catch-up after downtime)', () => {
+  it('then the follow-up still joins the report’s case, though both are read in one batch', async () => {
+    const box = await newMailbox('catchup');
+    const tag = uniqueName('catchup');
+    const reporter = `early-${uniqueName('r')}@example.org`.toLowerCase();
+    const report = await compose({ from: reporter, subject: `Printer on fire ${tag}`, text: 'Smoke!' });
+    const reportId = (await parseMessage(report)).messageId!;
+    const followUps = await Promise.all(
+      [1, 2, 3].map((n) =>
+        compose({
+          from: reporter,
+          subject: 'Re: Printer on fire',
+          inReplyTo: reportId,
+          references: [reportId],
+          text: `Update ${n}: it is out now.`,
+        }),
+      ),
+    );
+    await appendMessages(box, [report, ...followUps]);
+    rig.desk.startPoller(box);
+    await caughtUp(box, 30_000);
+    const cases = await casesTagged(rig.desk, tag);
+    expect(cases).toHaveLength(1);
+    expect(inbound(cases[0]!)).toHaveLength(4);
+  });
 });
