@@ -18,7 +18,8 @@ import { Outbox, OutboxDue, ThreadRef, type DeliveryState, type OutboxDoc } from
  * refusal (5xx) or too many failures mark the mail failed, and the timeline shows it.
  */
 
-export const MAX_ATTEMPTS = 8;
+/** With the backoff below, about three hours of trying before a message is marked failed. */
+export const MAX_ATTEMPTS = 14;
 
 export interface OutboxOptions {
   pollMs: number;
