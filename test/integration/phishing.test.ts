@@ -56,7 +56,14 @@ describe('when two people forward the same phishing email as an attachment', () 
     const acks = await Promise.all(reporters.map((r) => mailFor(r, 1)));
     const cases = await casesTagged(rig.desk, tag);
     expect(cases).toHaveLength(1);
-    const c = await waitForCase(rig.desk, cases[0]!.key, (v) => inbound(v).length === 2, 'both reports');
+    // The second report's entry, its reporter joining the case and its indicators are separate
+    // writes: wait for all of them.
+    const c = await waitForCase(
+      rig.desk,
+      cases[0]!.key,
+      (v) => inbound(v).length === 2 && v.participants.length === 2 && v.relatedReports.length === 1,
+      'both reports, both reporters',
+    );
     expect(c.type).toBe('PHI');
     for (const [i, reporter] of reporters.entries()) {
       expect(c.participants).toContain(reporter.user);
