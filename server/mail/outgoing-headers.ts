@@ -31,22 +31,22 @@ export function headerSafe(value: string, max = 998): string {
 /** The Thread-Topic header: the subject without reply prefixes, as Outlook's normalized subject. */
 export const threadTopic = (subject: string): string => headerSafe(stripSubjectPrefixes(headerSafe(subject)));
 
+/** The real chain kept in References; the case's pseudo-reference comes on top. */
 export const MAX_REFERENCES = 10;
 const KEEP_FIRST = 4;
 const KEEP_LAST = 6;
 
 /**
  * The References of a reply, from the parent's References plus the parent's Message-ID, in that
- * order. Long chains are cut as RFC 5322 §3.6.4 allows: the first ids (the thread's start) and the
- * last ones (the nearest parents) are kept, the middle goes. The case reference, when given, leads
- * the list, so that every mail of a case shares one root, and the list stays at 10 at most: it
- * takes one of the first four places. Ids are deduplicated and written `<id>`.
+ * order. Long chains are cut to 10 as RFC 5322 §3.6.4 allows: the first 4 ids (the thread's
+ * start) and the last 6 (the nearest parents) are kept, the middle goes. The case's
+ * pseudo-reference, when given, is added in front (so 11 at most), so that every mail of a case
+ * shares one root in clients that thread by References. Ids are deduplicated and written `<id>`.
  */
 export function trimReferences(references: string[], caseRef?: string): string[] {
   const lead = caseRef ? messageIdsIn(caseRef)[0] : undefined;
   const ids = [...new Set(references.flatMap((r) => messageIdsIn(r)))].filter((id) => id !== lead);
-  const first = lead ? KEEP_FIRST - 1 : KEEP_FIRST;
-  const kept = ids.length > first + KEEP_LAST ? [...ids.slice(0, first), ...ids.slice(-KEEP_LAST)] : ids;
+  const kept = ids.length > MAX_REFERENCES ? [...ids.slice(0, KEEP_FIRST), ...ids.slice(-KEEP_LAST)] : ids;
   return lead ? [lead, ...kept] : kept;
 }
 

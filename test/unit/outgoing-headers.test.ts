@@ -101,13 +101,13 @@ describe('trimReferences', () => {
     expect(trimReferences(ids(25))).toEqual([...ids(4), ...ids(6, 20)]);
   });
 
-  it('when there is a case reference, then it leads, and the first 3 and last 6 follow (10 in all)', () => {
+  it('when there is a case reference, then it leads, and the first 4 and last 6 follow (11 in all)', () => {
     const caseRef = caseReference(DOMAIN, 'INC-2026-007');
 
     const refs = trimReferences(ids(25), caseRef);
 
-    expect(refs).toEqual([caseRef, ...ids(3), ...ids(6, 20)]);
-    expect(refs).toHaveLength(MAX_REFERENCES);
+    expect(refs).toEqual([caseRef, ...ids(4), ...ids(6, 20)]);
+    expect(refs).toHaveLength(MAX_REFERENCES + 1);
   });
 
   it('when the case reference is already in the middle, then it moves to the front once', () => {
@@ -127,7 +127,7 @@ describe('trimReferences', () => {
     const refs = trimReferences(long, caseRef);
 
     expect(refs.filter((r) => r === caseRef)).toHaveLength(1);
-    expect(refs).toEqual([caseRef, ...ids(3), ...ids(6, 15)]);
+    expect(refs).toEqual([caseRef, ...ids(4), ...ids(6, 15)]);
   });
 
   it('when there are no references, then the case reference alone is the list', () => {
