@@ -29,7 +29,8 @@ export const ThreadRef = mongoose.model(
 const headerSchema = new Schema({ name: String, value: String }, { _id: false });
 const addressSchema = new Schema({ name: String, address: String }, { _id: false });
 
-export type DeliveryState = 'pending' | 'sent' | 'failed' | 'bounced';
+/** `failed` covers both a refusal by SMTP and a bounce that came back later (see lastError). */
+export type DeliveryState = 'pending' | 'sent' | 'failed';
 
 /**
  * Mail we send, queued durably before any attempt. The record outlives the send: its unique _id
@@ -50,7 +51,7 @@ const outboxSchema = new Schema(
     text: String,
     html: String,
     headers: [headerSchema],
-    state: { type: String, enum: ['pending', 'sent', 'failed', 'bounced'], default: 'pending' },
+    state: { type: String, enum: ['pending', 'sent', 'failed'], default: 'pending' },
     attempts: { type: Number, default: 0 },
     nextAttemptAt: { type: Date, default: () => new Date() },
     lastError: String,

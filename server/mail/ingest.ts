@@ -267,8 +267,8 @@ export class Intake {
         ? addParticipants(caseKey, [sender])
         : undefined,
       route.bounceOf
-        ? setDelivery({ _id: route.bounceOf, entryId: `email:out:${route.bounceOf}` }, 'bounced', {
-            lastError: `bounced: ${parsed.subject}`.slice(0, 500),
+        ? setDelivery({ _id: route.bounceOf, entryId: `email:out:${route.bounceOf}` }, 'failed', {
+            lastError: `bounced (${entry._id}): ${parsed.subject}`.slice(0, 500),
           })
         : undefined,
       route.notice

@@ -168,7 +168,7 @@ describe('when someone reports a lost laptop by email', () => {
     expect(rig.sentByDesk().length).toBe(before);
   });
 
-  it('then a delivery failure report for the acknowledgement attaches to the case and marks it bounced', async () => {
+  it('then a delivery failure report for the acknowledgement attaches to the case and marks it failed', async () => {
     const before = rig.sentByDesk().length;
     const ackHeaders = r.ack.message.raw.subarray(0, r.ack.message.raw.indexOf('\r\n\r\n')).toString();
     const boundary = 'dsn-boundary-1';
@@ -211,7 +211,8 @@ describe('when someone reports a lost laptop by email', () => {
     expect(bounce.classification?.kind).toBe('bounce');
     expect(bounce.thread?.by).toBe('bounce');
     const ackEntry = outbound(c).find((e) => e.email!.messageId === r.ack.messageId)!;
-    expect(ackEntry.email!.delivery?.state).toBe('bounced');
+    expect(ackEntry.email!.delivery?.state).toBe('failed');
+    expect(ackEntry.email!.delivery?.lastError).toMatch(/^bounced \(email:/);
     expect(bounce.bounceOf).toBe(ackEntry.id);
     await new Promise((res) => setTimeout(res, 1500));
     expect(rig.sentByDesk().length).toBe(before);
