@@ -4,7 +4,7 @@ import { Case, TimelineEntry } from '../../server/cases/models';
 import { ingestKey } from '../../server/mail/ingest-key';
 import { parseMessage } from '../../server/mail/parse';
 import { sha256 } from '../../server/mail/raw';
-import { Inbound, Quarantine } from '../../server/mail/store';
+import { Inbound, Quarantine, type InboundRecord } from '../../server/mail/store';
 import { caughtUp } from '../support/caught-up';
 import { startConversationRig, type ConversationRig } from '../support/conversation';
 import { appendMessages, imapClient } from '../support/mail';
@@ -46,21 +46,33 @@ describe('when every message of the sisimai corpus arrives in the mailbox of a d
         if (await Quarantine.exists({ _id: { $in: [`raw:${sha256(raw)}`, `imap:INBOX:${m.uid}`] } }))
           continue;
         const key = ingestKey((await parseMessage(raw)).messageId, raw);
-        const inbound = await Inbound.findById(key).lean();
+        const inbound = await Inbound.findById(key).lean<InboundRecord>();
+        // The same message twice (the corpus has byte-identical twins once Dovecot has turned
+        // their NULs into 0x80): the first copy's record stands for both.
+        if (inbound?.state === 'done' && inbound.route?.action === 'quarantine') {
+          if (await Quarantine.exists({ _id: `raw:${inbound.rawSha256}` })) continue;
+        }
         const entry = await TimelineEntry.findById(`email:${key}`).lean();
         const accounted =
           inbound?.state === 'done' &&
+          !!inbound.caseKey &&
           entry?.caseKey === inbound.caseKey &&
           (await Case.findById(inbound.caseKey).lean())?.key === inbound.caseKey;
-        if (accounted) onCase.set(path.relative(CORPUS, file ?? `uid ${m.uid}`), inbound.caseKey!);
-        else unaccounted.push(`uid ${m.uid}`);
+        if (accounted) {
+          // The name, and how it got there (printed when it should not have).
+          const name = file ? path.relative(CORPUS, file) : `uid ${m.uid}`;
+          onCase.set(name, `${inbound.caseKey} ${JSON.stringify(inbound.route)}`);
+        } else unaccounted.push(`uid ${m.uid}`);
       }
     } finally {
       await client.logout();
     }
     expect(unaccounted).toEqual([]);
     // Only the two people open cases; every bounce, DSN, auto-reply and report is held back.
-    expect([...onCase.keys()].sort()).toEqual(['not/is-not-bounce-01.eml', 'not/is-not-bounce-02.eml']);
+    const shown = [...onCase].map(([name, how]) =>
+      name.startsWith('not/is-not') ? name : `${name} → ${how}`,
+    );
+    expect(shown.sort()).toEqual(['not/is-not-bounce-01.eml', 'not/is-not-bounce-02.eml']);
 
     // Give the outbox time to send anything it (wrongly) queued.
     await new Promise((r) => setTimeout(r, 3_000));
