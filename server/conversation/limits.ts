@@ -7,9 +7,9 @@ import { SenderSlot } from './models';
 /**
  * Per-sender limits that stop mail storms, exact across processes because every event claims a
  * numbered slot by insert (see db/slots.ts):
- *   - the circuit breaker: a sender's (n)th case attempt is refused when the (n-5)th was less
- *     than 60 minutes earlier, that is when it would be the sixth case within an hour. A refused
- *     attempt still takes a slot, so a loop that keeps going stays tripped;
+ *   - the circuit breaker: a sender's (n)th case attempt is refused when the five attempts before
+ *     it all arrived within 60 minutes of it, that is when it would be the sixth case within an
+ *     hour. A refused attempt still takes a slot, so a loop that keeps going stays tripped;
  *   - acknowledgements: one per sender per 24 hours, counted from the last one sent.
  */
 
@@ -43,17 +43,21 @@ export async function openingAllowed(address: string, at: Date, ingestKey: strin
   );
   noteHint(series, n);
   if (n <= BREAKER.maxCases) return { allowed: true, slotId: slot(n) };
-  const earlier = await SenderSlot.findById(slot(n - BREAKER.maxCases)).lean();
-  if (!earlier || at.getTime() - earlier.at.getTime() >= BREAKER.windowMs)
-    return { allowed: true, slotId: slot(n) };
-
-  // Tripped: the message goes onto the sender's latest case. Slots just before this one may
-  // still be in flight in a concurrent run, so look back a little further.
+  // Slots just before this one may still be in flight in a concurrent run, so read a few more
+  // than the five the rule needs: the extra ones only serve to find the latest case.
   const back = await Promise.all(
     Array.from({ length: Math.min(n - 1, 2 * BREAKER.maxCases) }, (_, i) =>
       SenderSlot.findById(slot(n - 1 - i)).lean(),
     ),
   );
+  // Tripped when each of the five attempts before this one arrived within an hour of it, before
+  // or after: mail read out of order (a backlog, a moved folder) is judged by arrival time.
+  const close = back
+    .slice(0, BREAKER.maxCases)
+    .every((e) => e && Math.abs(at.getTime() - e.at.getTime()) < BREAKER.windowMs);
+  if (!close) return { allowed: true, slotId: slot(n) };
+
+  // Tripped: the message goes onto the sender's latest case.
   const latestCaseKey = back.find((s) => s?.caseKey)?.caseKey ?? undefined;
   return { allowed: false, slotId: slot(n), latestCaseKey, count: BREAKER.maxCases + 1 };
 }

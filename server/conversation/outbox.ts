@@ -5,8 +5,8 @@ import { recordTimelineEntry } from '../cases/service';
 import { TimelineEntry, type TimelineDoc } from '../cases/models';
 import type { Logger } from '../logger';
 import { backoffDelay } from '../mail/backoff';
-import { sha256 } from '../mail/raw';
-import { Outbox, OutboxDue, ThreadRef, type DeliveryState, type OutboxDoc } from './models';
+import { Outbox, OutboxDue, type DeliveryState, type OutboxDoc } from './models';
+import { claimThreadRef } from './thread-refs';
 
 /**
  * The durable outbox. Mail is written to the outbox, then to the timeline, and only then sent:
@@ -56,7 +56,10 @@ export async function enqueueMail(
     ).catch((err: unknown) => {
       if (!isDuplicateKey(err)) throw err;
     });
-  await Promise.all([recordTimelineEntry(outboundEntry(stored)), claimThreadRef(stored)]);
+  await Promise.all([
+    recordTimelineEntry(outboundEntry(stored)),
+    claimThreadRef(stored.messageId, stored.caseKey, 'out', stored._id),
+  ]);
   return created;
 }
 
@@ -84,20 +87,6 @@ export function outboundEntry(doc: OutboxDoc): TimelineDoc {
       delivery: { state: doc.state, attempts: doc.attempts, outboxId: doc._id },
     },
   };
-}
-
-async function claimThreadRef(doc: OutboxDoc): Promise<void> {
-  try {
-    await ThreadRef.create({
-      _id: sha256(doc.messageId),
-      messageId: doc.messageId,
-      caseKey: doc.caseKey,
-      direction: 'out',
-      outboxId: doc._id,
-    });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
 }
 
 /** Records a delivery outcome on the outbox record and on the timeline entry that shows it. */

@@ -137,7 +137,14 @@ export async function decideRoute(input: RouteInput): Promise<Route> {
   };
 }
 
+/**
+ * Mail that reached the mailbox longer ago than this gets no acknowledgement: connecting Tocsin to
+ * a mailbox with years of history must not write to everyone who ever wrote to it.
+ */
+export const ACK_MAX_AGE_MS = 3 * 24 * 60 * 60_000;
+
 async function maybeAck(input: RouteInput, sender: string): Promise<boolean> {
+  if (Date.now() - input.receivedAt.getTime() > ACK_MAX_AGE_MS) return false;
   // Never to ourselves: mail "from" the desk's own address is a loop in the making.
   if (!input.canSend || !sender || sender === input.identity?.from.address.toLowerCase()) return false;
   return ackAllowed(sender, input.receivedAt, input.ingestKey);

@@ -1,8 +1,7 @@
 import { isDuplicateKey, isTransientDbError } from '../db/connection';
 import { putBlob } from '../db/blobs';
 import { reserveCaseKey } from '../cases/keys';
-import { Case, type CaseDoc } from '../cases/models';
-import type { SeverityId } from '../cases/playbook';
+import { Case } from '../cases/models';
 import {
   addParticipants,
   ensureCase,
@@ -11,23 +10,22 @@ import {
   type NewTimelineEntry,
 } from '../cases/service';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
-import { acknowledgement, missingFields } from '../conversation/ack';
+import { acknowledge } from '../conversation/acknowledge';
 import type { MailIdentity } from '../conversation/identity';
 import { noteOpening } from '../conversation/limits';
-import { ThreadRef } from '../conversation/models';
-import { queueMail } from '../conversation/outgoing';
 import { setDelivery } from '../conversation/outbox';
 import { claimIndicators, decideRoute, type Route } from '../conversation/router';
-import { replyMarker, stripSubjectPrefixes } from '../conversation/threading';
+import { claimThreadRef } from '../conversation/thread-refs';
 import type { Logger } from '../logger';
 import { classifyMessage } from './classify';
-import { extractIndicators, forwardedMessages } from './indicators';
+import { forwardedMessages } from './forwarded';
+import { extractIndicators } from './indicators';
 import { senderVerdict, type SenderVerdict, type VerdictOptions } from './verdict';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
-import { headerFields, sha256, splitRaw } from './raw';
-import { cleanText } from './text';
-import { Inbound, MessageIdSeen, Quarantine, type InboundRecord } from './store';
+import { sha256 } from './raw';
+import { holdOversize, holdRaw } from './quarantine';
+import { Inbound, MessageIdSeen, type InboundRecord } from './store';
 
 /**
  * Where an email becomes a case. Every step is idempotent and keyed by the message's ingest key,
@@ -142,9 +140,12 @@ export class Intake {
       ));
 
     if (route.action === 'quarantine') {
-      const result = await this.quarantine(raw, route.reason ?? 'no case matched', source, 0);
+      // Machine mail that matches no case: kept for a look, which is the routine, not an error.
+      const reason = route.reason ?? 'no case matched';
+      const quarantineId = await holdRaw(raw, reason, source, 0);
       await Inbound.updateOne({ _id: key }, { $set: { state: 'done' } });
-      return result;
+      this.deps.log.info({ quarantineId, ingestKey: key, reason }, 'machine mail held in quarantine');
+      return { outcome: 'quarantined', quarantineId, reason };
     }
 
     const flags = inbound.flags ?? [];
@@ -193,13 +194,14 @@ export class Intake {
     const caseKey = opened?.caseKey ?? route.caseKey!;
     if (route.action === 'append') await this.append(caseKey, parsed, route, entry(caseKey));
     await Promise.all([
-      claimThreadRef(parsed.messageId, caseKey),
+      claimThreadRef(parsed.messageId, caseKey, 'in'),
       indicators.length && (opened?.type ?? (await caseType(caseKey))) === PHISHING_TYPE
         ? claimIndicators(indicators, caseKey)
         : undefined,
       route.slotId ? noteOpening(route.slotId, caseKey) : undefined,
     ]);
-    if (route.ack) await this.acknowledge(key, caseKey, parsed);
+    if (route.ack && conversation)
+      await acknowledge(conversation, this.deps.playbook.playbook, key, caseKey, parsed);
     await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
 
     if (route.action === 'open') {
@@ -282,49 +284,6 @@ export class Intake {
     ]);
   }
 
-  /** Queues the acknowledgement, asking for the required information the report lacks. */
-  private async acknowledge(key: string, caseKey: string, parsed: ParsedMessage): Promise<void> {
-    const conversation = this.deps.conversation;
-    const reporter = parsed.from;
-    if (!conversation || !reporter) return;
-    const found = await Case.findById(caseKey).lean<CaseDoc>();
-    if (!found) return;
-    const playbook = this.deps.playbook.playbook;
-    const type = playbook.types[found.type];
-    const missing = type
-      ? missingFields(type, {
-          subject: parsed.subject,
-          text: parsed.text,
-          attachmentCount: parsed.attachments.length,
-        })
-      : [];
-    const content = acknowledgement({
-      caseKey,
-      typeName: type?.name ?? found.type,
-      reporterName: reporter.name,
-      subject: stripSubjectPrefixes(found.subject) || parsed.subject,
-      missing,
-      urgent: Boolean(playbook.severities[found.severity as SeverityId]?.urgent),
-      replyMarker: replyMarker(caseKey, conversation.identity.secret),
-    });
-    await queueMail(conversation.identity, {
-      id: `ack:${key}`,
-      kind: 'ack',
-      caseKey,
-      to: [reporter],
-      subject: content.subject,
-      text: content.text,
-      html: content.html,
-      answering: {
-        messageId: parsed.messageId,
-        references: parsed.references,
-        threadIndex: headerValue(parsed.headers, 'thread-index'),
-      },
-      automatic: true,
-    });
-    conversation.onQueued?.();
-  }
-
   /** Keeps the routing decision, so that a re-run after a crash carries out the same one. */
   private async keepRoute(key: string, route: Route): Promise<Route> {
     await Inbound.updateOne({ _id: key }, { $set: { route } });
@@ -369,24 +328,7 @@ export class Intake {
     source: IngestSource,
     attempts: number,
   ): Promise<IngestResult> {
-    const rawSha256 = await putBlob(raw);
-    const id = `raw:${rawSha256}`;
-    await Quarantine.updateOne(
-      { _id: id },
-      {
-        $setOnInsert: {
-          reason: cleanText(reason, 2000),
-          rawSha256,
-          size: raw.length,
-          headers: cleanHeaders(headerFields(splitRaw(raw).head)),
-          source,
-          attempts,
-          state: 'open',
-          createdAt: new Date(),
-        },
-      },
-      { upsert: true },
-    );
+    const id = await holdRaw(raw, reason, source, attempts);
     this.deps.log.error({ quarantineId: id, reason, source }, 'message quarantined');
     return { outcome: 'quarantined', quarantineId: id, reason };
   }
@@ -398,23 +340,7 @@ export class Intake {
     limit: number,
     source: IngestSource,
   ): Promise<IngestResult> {
-    const id = `imap:${source.mailbox}:${source.uidValidity}:${source.uid}`;
-    const reason = `message is ${size} bytes, over the limit of ${limit} bytes (IMAP_MAX_MESSAGE_BYTES); its headers are kept, the body stays in the mailbox`;
-    await Quarantine.updateOne(
-      { _id: id },
-      {
-        $setOnInsert: {
-          reason,
-          size,
-          headers: cleanHeaders(headerFields(head)),
-          source,
-          attempts: 0,
-          state: 'open',
-          createdAt: new Date(),
-        },
-      },
-      { upsert: true },
-    );
+    const { id, reason } = await holdOversize(head, size, limit, source);
     this.deps.log.error({ quarantineId: id, size, source }, 'oversize message quarantined');
     return { outcome: 'quarantined', quarantineId: id, reason };
   }
@@ -434,16 +360,6 @@ const NO_VERDICT: SenderVerdict = { verdict: 'none', fromDomain: '', reasons: ['
 const headerValue = (headers: { name: string; value: string }[], name: string) =>
   headers.find((h) => h.name.toLowerCase() === name)?.value;
 
-/** Ties a Message-ID to its case, first come first served, so replies naming it thread. */
-async function claimThreadRef(messageId: string | undefined, caseKey: string): Promise<void> {
-  if (!messageId) return;
-  try {
-    await ThreadRef.create({ _id: sha256(messageId), messageId, caseKey, direction: 'in' });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
-}
-
 /** The ingest key of the first message seen with this Message-ID (registering `key` if none). */
 async function firstWithMessageId(messageId: string, key: string): Promise<string> {
   const id = sha256(messageId);
@@ -455,6 +371,3 @@ async function firstWithMessageId(messageId: string, key: string): Promise<strin
     return (await MessageIdSeen.findById(id).lean())!.ingestKey;
   }
 }
-
-const cleanHeaders = (headers: { name: string; value: string }[]) =>
-  headers.map((h) => ({ name: cleanText(h.name, 200), value: cleanText(h.value, 4000) }));

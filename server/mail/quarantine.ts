@@ -1,6 +1,56 @@
-import { getBlob } from '../db/blobs';
-import type { Intake } from './ingest';
+import { getBlob, putBlob } from '../db/blobs';
+import type { Intake, IngestSource } from './ingest';
+import { headerFields, splitRaw } from './raw';
 import { Quarantine, type QuarantineDoc } from './store';
+import { cleanText } from './text';
+
+/** Keeps a message byte for byte with the reason it is held; returns its id. Idempotent. */
+export async function holdRaw(raw: Buffer, reason: string, source: IngestSource, attempts: number) {
+  const rawSha256 = await putBlob(raw);
+  const id = `raw:${rawSha256}`;
+  await Quarantine.updateOne(
+    { _id: id },
+    {
+      $setOnInsert: {
+        reason: cleanText(reason, 2000),
+        rawSha256,
+        size: raw.length,
+        headers: cleanHeaders(headerFields(splitRaw(raw).head)),
+        source,
+        attempts,
+        state: 'open',
+        createdAt: new Date(),
+      },
+    },
+    { upsert: true },
+  );
+  return id;
+}
+
+/** Keeps the headers of a message too big to fetch, with the reason. Idempotent. */
+export async function holdOversize(head: Buffer, size: number, limit: number, source: IngestSource) {
+  const id = `imap:${source.mailbox}:${source.uidValidity}:${source.uid}`;
+  const reason = `message is ${size} bytes, over the limit of ${limit} bytes (IMAP_MAX_MESSAGE_BYTES); its headers are kept, the body stays in the mailbox`;
+  await Quarantine.updateOne(
+    { _id: id },
+    {
+      $setOnInsert: {
+        reason,
+        size,
+        headers: cleanHeaders(headerFields(head)),
+        source,
+        attempts: 0,
+        state: 'open',
+        createdAt: new Date(),
+      },
+    },
+    { upsert: true },
+  );
+  return { id, reason };
+}
+
+const cleanHeaders = (headers: { name: string; value: string }[]) =>
+  headers.map((h) => ({ name: cleanText(h.name, 200), value: cleanText(h.value, 4000) }));
 
 export async function listQuarantine(state: 'open' | 'resolved' | 'all' = 'open') {
   const query = state === 'all' ? {} : { state };

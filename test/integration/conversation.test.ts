@@ -311,3 +311,25 @@ describe('when a report and its follow-up wait in the mailbox together (a catch-
     expect(inbound(cases[0]!)).toHaveLength(4);
   });
 });
+
+describe('when a mailbox with history is connected', () => {
+  it('then old mail opens cases but gets no acknowledgement, and a sender’s old reports out of order do not trip the breaker', async () => {
+    const box = await newMailbox('history');
+    const tag = uniqueName('history');
+    const sender = `regular-${uniqueName('s')}@example.org`.toLowerCase();
+    const hour = 60 * 60_000;
+    const tenDaysAgo = Date.now() - 10 * 24 * hour;
+    // Six reports two hours apart, stored newest first, as an imported folder may be.
+    for (let i = 5; i >= 0; i--) {
+      const raw = await compose({ from: sender, subject: `Old report ${i} ${tag}`, text: `Report ${i}.` });
+      await appendMessages(box, [raw], 'INBOX', new Date(tenDaysAgo + i * 2 * hour));
+    }
+    rig.desk.startPoller(box);
+    await caughtUp(box, 30_000);
+    const cases = await casesTagged(rig.desk, tag);
+    expect(cases).toHaveLength(6);
+    expect(cases.flatMap((c) => c.timeline.filter((e) => e.notice))).toEqual([]);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(sentTo(sender)).toHaveLength(0);
+  });
+});

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
+import { defang, refang } from '../../server/mail/defang';
+import {
+  MAX_FORWARDED,
+  forwardedMessages,
+  inlineForwards,
+  type Forwarded,
+} from '../../server/mail/forwarded';
 import {
   LINKING_TYPES,
-  MAX_FORWARDED,
   MAX_INDICATORS,
-  defang,
   extractIndicators,
-  forwardedMessages,
   indicatorId,
-  inlineForwards,
   isLinking,
-  refang,
-  type Forwarded,
   type Indicator,
 } from '../../server/mail/indicators';
 import { parseMessage } from '../../server/mail/parse';
