@@ -17,6 +17,7 @@ import {
   connected,
   createMember,
   databaseUri,
+  idleWatcher,
   imapClient,
   launchTocsin,
   ms,
@@ -62,16 +63,7 @@ export async function partLatency(rig: Rig, n: number, warmup: number): Promise<
   await waitHttp(tocsin, '/readyz');
   note(`Tocsin pid ${tocsin.pid} ready (GET /readyz 200) after ${ms(performance.now() - started)}`);
 
-  // The baseline: a bare IMAP client in IDLE on the same mailbox, as Tocsin's poller is.
-  const existsAt = new Map<number, number>();
-  const watcher = imapClient(box, { autoIdleDelay: 50 });
-  watcher.on('exists', (e: { count: number; prevCount: number }) => {
-    // A session may be told of two messages at once: the first EXISTS ≥ k is when it learnt of k.
-    const now = performance.now();
-    for (let k = e.prevCount + 1; k <= e.count; k++) if (!existsAt.has(k)) existsAt.set(k, now);
-  });
-  const logoutWatcher = await connected(watcher, 'the IDLE watcher');
-  await watcher.mailboxOpen('INBOX');
+  const watcher = await idleWatcher(box, 'the IDLE watcher');
   const appender = imapClient(box);
   const logoutAppender = await connected(appender, 'the appender');
   await sleep(300); // let the watcher enter IDLE
@@ -128,10 +120,10 @@ export async function partLatency(rig: Rig, n: number, warmup: number): Promise<
   }
 
   // The watcher is told of message k as EXISTS k (the mailbox started empty).
-  await waitFor('the IDLE watcher to see every message', () => existsAt.has(warmup + n), 10_000).catch(
+  await waitFor('the IDLE watcher to see every message', () => watcher.toldAt(warmup + n), 10_000).catch(
     () => undefined,
   );
-  const notify = t0s.map((t, k) => (existsAt.get(warmup + k + 1) ?? NaN) - t.perf);
+  const notify = t0s.map((t, k) => (watcher.toldAt(warmup + k + 1) ?? NaN) - t.perf);
 
   // Where the time went, from Tocsin's own records (same machine, same clock).
   const cases = await db
@@ -149,7 +141,7 @@ export async function partLatency(rig: Rig, n: number, warmup: number): Promise<
 
   const tocsinLog = tocsinLogSummary(tocsin);
   await logoutAppender();
-  await logoutWatcher();
+  await watcher.logout();
   const stopped = await stop();
   note(`Tocsin stopped (SIGTERM) in ${ms(stopped.ms)}, exit code ${stopped.code}`);
   if (stopped.code !== 0) throw new Error(`Tocsin exited ${stopped.code} on SIGTERM: ${tocsin.output()}`);

@@ -18,6 +18,7 @@ import {
   connected,
   createMember,
   databaseUri,
+  idleWatcher,
   imapClient,
   launchTocsin,
   ms,
@@ -53,14 +54,7 @@ export async function partReply(rig: Rig, n: number): Promise<ReplyResult> {
 
   const appender = imapClient(box);
   const logoutAppender = await connected(appender, 'the reply appender');
-  const existsAt = new Map<number, number>();
-  const watcher = imapClient(box, { autoIdleDelay: 50 });
-  watcher.on('exists', (e: { count: number; prevCount: number }) => {
-    const now = performance.now();
-    for (let k = e.prevCount + 1; k <= e.count; k++) if (!existsAt.has(k)) existsAt.set(k, now);
-  });
-  const logoutWatcher = await connected(watcher, 'the reply IDLE watcher');
-  await watcher.mailboxOpen('INBOX');
+  const watcher = await idleWatcher(box, 'the reply IDLE watcher');
 
   // The reports first, one per reporter, each with its case.
   const reports: { key: string; messageId: string; marker: string; from: string }[] = [];
@@ -119,12 +113,12 @@ export async function partReply(rig: Rig, n: number): Promise<ReplyResult> {
       if (performance.now() - t0 > LATENCY_TIMEOUT_MS) throw new Error(`reply ${i} never threaded`);
       await sleep(LATENCY_POLL_MS);
     }
-    notify.push((existsAt.get(n + i + 1) ?? NaN) - t0);
+    notify.push((watcher.toldAt(n + i + 1) ?? NaN) - t0);
     if ((i + 1) % 50 === 0 || i + 1 === n) note(`${i + 1}/${n}: p50 ${ms(spread(total).p50)}`);
   }
 
   await logoutAppender();
-  await logoutWatcher();
+  await watcher.logout();
   const stopped = await stop();
   if (stopped.code !== 0) throw new Error(`Tocsin exited ${stopped.code} on SIGTERM: ${tocsin.output()}`);
   return {

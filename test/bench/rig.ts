@@ -190,6 +190,23 @@ export async function connected(client: ImapFlow, what: string): Promise<() => P
   });
 }
 
+/**
+ * The baseline of the latency parts: a bare IMAP client in IDLE on the mailbox, as Tocsin's poller
+ * is. `toldAt(k)` is when it learnt of the k-th message (performance.now()); a session may be told
+ * of two at once, and then the first EXISTS ≥ k counts for k.
+ */
+export async function idleWatcher(box: ImapConfig, what: string) {
+  const existsAt = new Map<number, number>();
+  const watcher = imapClient(box, { autoIdleDelay: 50 });
+  watcher.on('exists', (e: { count: number; prevCount: number }) => {
+    const now = performance.now();
+    for (let k = e.prevCount + 1; k <= e.count; k++) if (!existsAt.has(k)) existsAt.set(k, now);
+  });
+  const logout = await connected(watcher, what);
+  await watcher.mailboxOpen('INBOX');
+  return { toldAt: (k: number) => existsAt.get(k), logout };
+}
+
 export interface Started {
   tocsin: TocsinProcess;
   stop: () => Promise<{ code: number | null; ms: number }>;
