@@ -1,3 +1,5 @@
+import { splitRaw } from './raw';
+
 /** Splits UIDs listed with their RFC822.SIZE into fetch batches bounded in count and bytes. */
 export function* sizeBatches<T extends { size?: number }>(
   list: T[],
@@ -26,4 +28,14 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A reply or a forward: it may join the case of a message read just before it. */
+export function mayFollowUp(raw: Buffer): boolean {
+  const head = splitRaw(raw).head.subarray(0, 65_536).toString('latin1');
+  return (
+    /^(?:in-reply-to|references):/im.test(head) ||
+    /^subject:[ \t]*(?:re|aw|sv|fwd?|fw|wg|tr|rv)\s*:/im.test(head) ||
+    /message\/rfc822/i.test(raw.subarray(0, 1024 * 1024).toString('latin1'))
+  );
 }

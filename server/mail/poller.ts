@@ -4,9 +4,8 @@ import { acquireLease, releaseLease } from '../db/lease';
 import { isTransientDbError } from '../db/connection';
 import type { Logger } from '../logger';
 import { backoffDelay, type BackoffOptions } from './backoff';
-import { pool, sizeBatches } from './batching';
+import { mayFollowUp, pool, sizeBatches } from './batching';
 import type { IngestResult, IngestSource } from './ingest';
-import { splitRaw } from './raw';
 import { MailCursor } from './store';
 
 /**
@@ -392,14 +391,4 @@ export class MailboxPoller {
 function internalDate(value: Date | string | undefined): Date | undefined {
   const date = value === undefined ? undefined : new Date(value);
   return date && !Number.isNaN(date.getTime()) ? date : undefined;
-}
-
-/** A reply or a forward: it may join the case of a message read just before it. */
-function mayFollowUp(raw: Buffer): boolean {
-  const head = splitRaw(raw).head.subarray(0, 65_536).toString('latin1');
-  return (
-    /^(?:in-reply-to|references):/im.test(head) ||
-    /^subject:[ \t]*(?:re|aw|sv|fwd?|fw|wg|tr|rv)\s*:/im.test(head) ||
-    /message\/rfc822/i.test(raw.subarray(0, 1024 * 1024).toString('latin1'))
-  );
 }

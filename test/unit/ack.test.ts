@@ -9,13 +9,8 @@ import {
   type RequiredField,
   type TypeDef,
 } from '../../server/cases/playbook';
-import {
-  acknowledgement,
-  compileHint,
-  missingFields,
-  type AckInput,
-  type AckReport,
-} from '../../server/conversation/ack';
+import { compileHint } from '../../server/cases/hints';
+import { acknowledgement, missingFields, type AckInput, type AckReport } from '../../server/conversation/ack';
 
 let playbook: Playbook;
 
@@ -413,7 +408,7 @@ describe('acknowledgement', () => {
     for (const part of [mail.subject, mail.text, mail.html]) {
       expect(part).not.toMatch(/https?:\/\/|evil\.example/);
     }
-    expect(mail.subject).toContain('hxxps[:]//login[.]evil[.]example/reset');
+    expect(mail.subject).toContain('hxxps://login[.]evil[.]example/reset');
     expect(mail.text).toMatch(/^Hello,\n/);
   });
 

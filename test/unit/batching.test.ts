@@ -1,4 +1,4 @@
-import { pool, sizeBatches } from '../../server/mail/batching';
+import { mayFollowUp, pool, sizeBatches } from '../../server/mail/batching';
 
 const sized = (...sizes: number[]) => sizes.map((size, uid) => ({ uid, size }));
 const uids = (batches: { uid: number }[][]) => batches.map((b) => b.map((m) => m.uid));
@@ -34,5 +34,24 @@ describe('pool', () => {
     });
     expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(peak).toBe(3);
+  });
+});
+
+describe('mayFollowUp', () => {
+  const mail = (...head: string[]) =>
+    Buffer.from([...head, 'From: a@example.org', '', 'Body.', ''].join('\r\n'));
+
+  it('when a message answers or forwards another, then it may follow up; a fresh report does not', () => {
+    expect(mayFollowUp(mail('In-Reply-To: <a@x.org>'))).toBe(true);
+    expect(mayFollowUp(mail('References: <a@x.org>'))).toBe(true);
+    expect(mayFollowUp(mail('Subject: AW: Drucker'))).toBe(true);
+    expect(mayFollowUp(mail('Subject: Fwd: phishing?'))).toBe(true);
+    expect(mayFollowUp(mail('Content-Type: multipart/mixed; boundary=x'))).toBe(false);
+    expect(
+      mayFollowUp(
+        Buffer.concat([mail('Subject: see attached'), Buffer.from('Content-Type: message/rfc822\r\n')]),
+      ),
+    ).toBe(true);
+    expect(mayFollowUp(mail('Subject: Regarding the printer'))).toBe(false);
   });
 });

@@ -3,12 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
 import { parseMessage } from '../../server/mail/parse';
-import {
-  parseAuthResults,
-  senderVerdict,
-  type SenderVerdict,
-  type VerdictOptions,
-} from '../../server/mail/verdict';
+import { parseAuthResults } from '../../server/mail/auth-results';
+import { senderVerdict, type SenderVerdict, type VerdictOptions } from '../../server/mail/verdict';
 
 const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'sisimai', 'maildir', 'bsd');
 const TRUSTED = 'mx.example.net';
