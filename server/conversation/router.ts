@@ -72,10 +72,8 @@ export async function decideRoute(input: RouteInput): Promise<Route> {
   if (automated) {
     const bounce = classification.kind === 'bounce' ? await bounceMatch(parsed, input.raw) : undefined;
     const match = bounce ?? (await strongMatch(input)) ?? (await keyMatch(input));
-    if (
-      match &&
-      (match.by !== 'subject-key' && match.by !== 'body-key' ? true : await trusts(input, match))
-    ) {
+    const onlyByKey = match?.by === 'subject-key' || match?.by === 'body-key';
+    if (match && (!onlyByKey || (await trusts(input, match)))) {
       return {
         action: 'append',
         caseKey: match.caseKey,
