@@ -29,7 +29,12 @@ async function main(): Promise<void> {
   const poller = config.imap ? new MailboxPoller(config.imap, runtime.intake, log, instanceId) : undefined;
   if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
 
-  const app = createApp({ log, mailbox: () => poller?.status(), conversation: runtime.conversation });
+  const app = createApp({
+    log,
+    mailbox: () => poller?.status(),
+    conversation: runtime.conversation,
+    playbook: runtime.playbook,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });

@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { connectDatabase } from './db/connection';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import type { Logger } from './logger';
-import { loadPlaybook } from './cases/playbook';
+import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';
 import { OutboxWorker, createTransport } from './conversation/outbox';
@@ -18,6 +18,7 @@ import { Intake, type ConversationSettings } from './mail/ingest';
  */
 export interface Runtime {
   intake: Intake;
+  playbook: Playbook;
   identity: MailIdentity;
   conversation: ConversationSettings;
   /** Sends queued mail; only when SMTP_URL is set, and only in the server (not the CLI). */
@@ -61,6 +62,7 @@ export async function openRuntime(
   const intake = new Intake({ playbook, log, conversation });
   return {
     intake,
+    playbook: playbook.playbook,
     identity,
     conversation,
     outbox,

@@ -1,7 +1,9 @@
 import { getBlob } from '../db/blobs';
 import { isDuplicateKey } from '../db/connection';
 import { sanitizeEmailHtml } from '../mail/sanitize';
-import type { Playbook } from './playbook';
+import { allowedNext } from './lifecycle';
+import { csvRow } from './csv';
+import type { Playbook, SeverityId } from './playbook';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from './models';
 import type { Suggestion } from './suggest';
 
@@ -94,7 +96,7 @@ export interface CaseFilter {
   q?: string;
 }
 
-export async function listCases(filter: CaseFilter, page: { limit: number; offset: number }) {
+function caseQuery(filter: CaseFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};
   if (filter.status) query.status = filter.status;
   if (filter.type) query.type = filter.type;
@@ -103,7 +105,11 @@ export async function listCases(filter: CaseFilter, page: { limit: number; offse
     const re = new RegExp(filter.q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     query.$or = [{ key: re }, { subject: re }, { 'reporter.address': re }, { 'reporter.name': re }];
   }
-  const docs = await Case.find(query)
+  return query;
+}
+
+export async function listCases(filter: CaseFilter, page: { limit: number; offset: number }) {
+  const docs = await Case.find(caseQuery(filter))
     .sort({ createdAt: -1, key: -1 })
     .skip(page.offset)
     .limit(page.limit + 1)
@@ -112,6 +118,49 @@ export async function listCases(filter: CaseFilter, page: { limit: number; offse
     cases: docs.slice(0, page.limit).map(caseJson),
     next: docs.length > page.limit ? page.offset + page.limit : null,
   };
+}
+
+/** The case register's columns: seed 000's sample register, then severity, subject and dates. */
+const REGISTER_COLUMNS = [
+  'Case ID',
+  'Type',
+  'Service',
+  'Priority',
+  'Status',
+  'Owner',
+  'Vendor involved',
+  'Last update',
+  'Severity',
+  'Subject',
+  'Reporter',
+  'First seen',
+  'Created',
+];
+
+/**
+ * The register as CSV rows (header first), newest first, streamed from the database. Service,
+ * owner and vendor are empty until triage records them.
+ */
+export async function* registerCsv(filter: CaseFilter, playbook: Playbook): AsyncGenerator<string> {
+  yield csvRow(REGISTER_COLUMNS);
+  const cursor = Case.find(caseQuery(filter)).sort({ createdAt: -1, key: -1 }).lean<CaseDoc[]>().cursor();
+  for await (const doc of cursor as AsyncIterable<CaseDoc>) {
+    yield csvRow([
+      doc.key,
+      playbook.types[doc.type]?.name ?? doc.type,
+      '',
+      playbook.severities[doc.severity as SeverityId]?.name ?? '',
+      doc.status,
+      '',
+      '',
+      doc.updatedAt.toISOString().slice(0, 10),
+      doc.severity,
+      doc.subject,
+      doc.reporter?.address ?? '',
+      doc.firstSeenAt,
+      doc.createdAt,
+    ]);
+  }
 }
 
 export async function getCase(key: string) {
@@ -148,6 +197,8 @@ export function caseJson(doc: CaseDoc) {
     type: doc.type,
     severity: doc.severity,
     status: doc.status,
+    /** The statuses the status map allows next, for a client to offer. */
+    allowedStatuses: allowedNext(doc.status),
     subject: doc.subject,
     reporter: doc.reporter,
     restricted: doc.restricted,

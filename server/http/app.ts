@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import path from 'node:path';
 import { pingDatabase } from '../db/connection';
 import type { Logger } from '../logger';
+import type { Playbook } from '../cases/playbook';
 import type { ConversationSettings } from '../mail/ingest';
 import type { PollerStatus } from '../mail/poller';
 import { requireAuth } from './auth';
@@ -13,6 +14,8 @@ export interface AppDeps {
   /** The mailbox poller's status, or undefined when intake is off (no IMAP settings). */
   mailbox: () => PollerStatus | undefined;
   conversation?: ConversationSettings;
+  /** The playbook in force (names for the register); the built-in one when not given. */
+  playbook?: Playbook;
 }
 
 const PWA_DIR = path.join(__dirname, '..', '..', 'pwa');
@@ -57,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(requireAuth);
-  for (const route of apiRoutes({ conversation: deps.conversation }))
+  for (const route of apiRoutes({ conversation: deps.conversation, playbook: deps.playbook }))
     api[route.method](route.path, route.handler);
   api.use(notFound);
   app.use('/api', api);

@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { attachmentOf, getCase, listCases } from '../cases/service';
+import { STATUSES } from '../cases/lifecycle';
+import { loadPlaybook, type Playbook } from '../cases/playbook';
+import { attachmentOf, getCase, listCases, registerCsv, type CaseFilter } from '../cases/service';
 import { ReplyError, sendReply } from '../conversation/replies';
 import type { ConversationSettings } from '../mail/ingest';
 import { HttpError } from './errors';
@@ -24,9 +27,8 @@ export interface ApiRoute {
 export interface RouteDeps {
   /** Mail settings; undefined in a desk that can not send (replies then get 503). */
   conversation?: ConversationSettings;
+  playbook?: Playbook;
 }
-
-const STATUSES = ['New', 'Triage', 'InProgress', 'WaitingForVendor', 'Monitoring', 'Escalated', 'Closed'];
 
 function intParam(req: Request, name: string, fallback: number, max: number): number {
   const raw = req.query[name];
@@ -97,6 +99,25 @@ const REPLY_ERRORS: Record<ReplyError['code'], number> = {
   'mail-off': 503,
 };
 
+const FILTER_QUERY = {
+  status: 'status to match',
+  type: 'case type key, such as INC',
+  severity: 'SEV1 to SEV4',
+  q: 'text in the key, subject or reporter',
+};
+
+function caseFilter(req: Request): CaseFilter {
+  return {
+    status: stringParam(req, 'status', [...STATUSES]),
+    type: stringParam(req, 'type'),
+    severity: stringParam(req, 'severity', ['SEV1', 'SEV2', 'SEV3', 'SEV4']),
+    q: stringParam(req, 'q'),
+  };
+}
+
+let defaultPlaybook: Playbook | undefined;
+const builtInPlaybook = () => (defaultPlaybook ??= loadPlaybook());
+
 export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
   const routes: ApiRoute[] = [
     {
@@ -104,27 +125,32 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
       path: '/cases',
       summary: 'List cases, newest first',
       query: {
-        status: 'status to match',
-        type: 'case type key, such as INC',
-        severity: 'SEV1 to SEV4',
-        q: 'text in the key, subject or reporter',
+        ...FILTER_QUERY,
         limit: 'page size, 1 to 200 (default 50)',
         offset: 'how many to skip (use `next` from the previous page)',
       },
       handler: wrap(async (req) =>
-        listCases(
-          {
-            status: stringParam(req, 'status', STATUSES),
-            type: stringParam(req, 'type'),
-            severity: stringParam(req, 'severity', ['SEV1', 'SEV2', 'SEV3', 'SEV4']),
-            q: stringParam(req, 'q'),
-          },
-          {
-            limit: Math.max(1, intParam(req, 'limit', 50, 200)),
-            offset: intParam(req, 'offset', 0, 1_000_000),
-          },
-        ),
+        listCases(caseFilter(req), {
+          limit: Math.max(1, intParam(req, 'limit', 50, 200)),
+          offset: intParam(req, 'offset', 0, 1_000_000),
+        }),
       ),
+    },
+    {
+      method: 'get',
+      path: '/cases.csv',
+      summary: 'The case register as CSV (RFC 4180; cells that would be spreadsheet formulas are made text)',
+      query: FILTER_QUERY,
+      handler: (req, res, next) => {
+        const filter = caseFilter(req);
+        const playbook = deps.playbook ?? builtInPlaybook();
+        res.set({
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': `attachment; filename="tocsin-cases-${new Date().toISOString().slice(0, 10)}.csv"`,
+          'Cache-Control': 'private, no-store',
+        });
+        Readable.from(registerCsv(filter, playbook)).on('error', next).pipe(res);
+      },
     },
     {
       method: 'get',
