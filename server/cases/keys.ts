@@ -1,7 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from '../db/connection';
-import { claimFirstFree } from '../db/slots';
-import { Counter } from './models';
+import { claimNext } from '../db/slots';
 
 /** `PREFIX-YYYY-NNN`, numbered per prefix per year, never reused. */
 export const formatCaseKey = (prefix: string, year: number, seq: number): string =>
@@ -14,7 +13,7 @@ export const formatCaseKey = (prefix: string, year: number, seq: number): string
  * the key as an _id, and the source is tied to its key by inserting the source as an _id. Two
  * runs for one source (two instances on one message) may each claim a number; one wins the
  * source, and the other number stays unused: keys are never reused, and rarely skipped.
- * The counter is only a hint of where to start looking.
+ * The counter (db/slots.ts) is only a hint of where to start looking.
  */
 const CaseKey = mongoose.model(
   'CaseKey',
@@ -29,9 +28,6 @@ const KeyOwner = mongoose.model(
   new Schema({ _id: String, key: { type: String, required: true } }, { versionKey: false }),
   'case_key_owners',
 );
-
-/** The last number this process handed out per counter: saves a read per key. */
-const lastHandedOut = new Map<string, number>();
 
 /**
  * The case key for `source`, handed out once: the same source always gets the same key. With
@@ -59,15 +55,10 @@ export async function reserveCaseKey(
 
 async function claimNumber(prefix: string, at: Date, source: string): Promise<string> {
   const year = at.getUTCFullYear();
-  const counterId = `${prefix}-${year}`;
-  const start = (lastHandedOut.get(counterId) ?? (await Counter.findById(counterId).lean())?.seq ?? 0) + 1;
-  const seq = await claimFirstFree(
-    start,
+  const seq = await claimNext(
+    `${prefix}-${year}`,
     (n) => formatCaseKey(prefix, year, n),
     (id) => CaseKey.create({ _id: id, source }),
   );
-  lastHandedOut.set(counterId, Math.max(seq, lastHandedOut.get(counterId) ?? 0));
-  // Only a hint for the next process: a lost update costs it a few probes, never a reused key.
-  void Counter.updateOne({ _id: counterId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
   return formatCaseKey(prefix, year, seq);
 }

@@ -134,10 +134,3 @@ export interface TimelineDoc {
   email?: EmailEntryValue;
   notice?: { code: string; message: string };
 }
-
-/** The highest number handed out per prefix per year, e.g. `INC-2026`: a hint for keys.ts. */
-export const Counter = mongoose.model(
-  'Counter',
-  new Schema({ _id: String, seq: { type: Number, default: 0 } }, { versionKey: false }),
-  'counters',
-);

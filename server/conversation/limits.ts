@@ -1,6 +1,5 @@
 import { isDuplicateKey } from '../db/connection';
-import { claimFirstFree } from '../db/slots';
-import { Counter } from '../cases/models';
+import { claimNext, noteSlot, slotHint } from '../db/slots';
 import { sha256 } from '../mail/raw';
 import { SenderSlot } from './models';
 
@@ -18,18 +17,6 @@ export const ACK_WINDOW_MS = 24 * 60 * 60_000;
 
 const senderId = (address: string) => sha256(address.trim().toLowerCase()).slice(0, 32);
 
-/** The last slot number this process saw per series: saves a read per claim. */
-const hints = new Map<string, number>();
-
-async function hint(series: string): Promise<number> {
-  return hints.get(series) ?? (await Counter.findById(series).lean())?.seq ?? 0;
-}
-
-function noteHint(series: string, n: number): void {
-  hints.set(series, Math.max(n, hints.get(series) ?? 0));
-  void Counter.updateOne({ _id: series }, { $max: { seq: n } }, { upsert: true }).catch(() => undefined);
-}
-
 export type OpeningDecision =
   | { allowed: true; slotId: string }
   | { allowed: false; slotId: string; latestCaseKey?: string; count: number };
@@ -38,10 +25,7 @@ export type OpeningDecision =
 export async function openingAllowed(address: string, at: Date, ingestKey: string): Promise<OpeningDecision> {
   const series = `opens:${senderId(address)}`;
   const slot = (n: number) => `${series}#${n}`;
-  const n = await claimFirstFree((await hint(series)) + 1, slot, (id) =>
-    SenderSlot.create({ _id: id, at, ingestKey }),
-  );
-  noteHint(series, n);
+  const n = await claimNext(series, slot, (id) => SenderSlot.create({ _id: id, at, ingestKey }));
   if (n <= BREAKER.maxCases) return { allowed: true, slotId: slot(n) };
   // Slots just before this one may still be in flight in a concurrent run, so read a few more
   // than the five the rule needs: the extra ones only serve to find the latest case.
@@ -74,7 +58,7 @@ export async function noteOpening(slotId: string, caseKey: string): Promise<void
 export async function ackAllowed(address: string, at: Date, ingestKey: string): Promise<boolean> {
   const series = `acks:${senderId(address)}`;
   const slot = (n: number) => `${series}#${n}`;
-  let m = await hint(series);
+  let m = await slotHint(series);
   for (let probes = 0; probes < 1000; probes++) {
     if (m > 0) {
       const last = await SenderSlot.findById(slot(m)).lean();
@@ -82,7 +66,7 @@ export async function ackAllowed(address: string, at: Date, ingestKey: string): 
     }
     try {
       await SenderSlot.create({ _id: slot(m + 1), at, ingestKey });
-      noteHint(series, m + 1);
+      noteSlot(series, m + 1);
       return true;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;

@@ -1,3 +1,4 @@
+import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from './connection';
 
 /**
@@ -21,4 +22,38 @@ export async function claimFirstFree(
     }
   }
   throw new Error(`no free slot for ${makeId(start)} after ${MAX_PROBES} tries`);
+}
+
+/**
+ * Per series (e.g. `INC-2026`, or a sender's openings), the highest number claimed so far: only a
+ * hint of where to start probing. A lost update costs the next process a few probes, never a
+ * reused number, since the claim itself is the unique insert.
+ */
+const Counter = mongoose.model(
+  'Counter',
+  new Schema({ _id: String, seq: { type: Number, default: 0 } }, { versionKey: false }),
+  'counters',
+);
+
+/** The last number this process saw per series: saves a read per claim. */
+const seen = new Map<string, number>();
+
+export async function slotHint(series: string): Promise<number> {
+  return seen.get(series) ?? (await Counter.findById(series).lean())?.seq ?? 0;
+}
+
+export function noteSlot(series: string, n: number): void {
+  seen.set(series, Math.max(n, seen.get(series) ?? 0));
+  void Counter.updateOne({ _id: series }, { $max: { seq: n } }, { upsert: true }).catch(() => undefined);
+}
+
+/** Claims the next free number of a series, starting from the hint, and notes it. */
+export async function claimNext(
+  series: string,
+  makeId: (n: number) => string,
+  insert: (id: string) => Promise<unknown>,
+): Promise<number> {
+  const n = await claimFirstFree((await slotHint(series)) + 1, makeId, insert);
+  noteSlot(series, n);
+  return n;
 }
