@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CLOSURE_FIELDS } from './closure';
 
-/** The playbook: case types, severities and suggestion rules, as data the committee can edit. */
+/**
+ * The playbook: case types, severities, suggestion rules, per-type checklists and what closing a case
+ * requires, as data the committee can edit.
+ */
 
 const severityId = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
 export type SeverityId = z.infer<typeof severityId>;
@@ -41,6 +45,46 @@ const requiredField = z.object({
   fromEmail: z.boolean().optional(),
 });
 
+/**
+ * One step of a type's checklist. The id goes into a URL (PUT /api/cases/:key/checklist/:item) and is
+ * stored with each tick, so it is short, lower case and never reused for another step.
+ */
+const checklistItem = z.object({
+  id: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{0,39}$/,
+      'a checklist item id is a lower-case letter then up to 39 lower-case letters, digits or dashes',
+    ),
+  label: z.string().min(1),
+  section: z.string().min(1).optional(),
+});
+
+const checklist = z.array(checklistItem).superRefine((items, ctx) => {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'id'],
+        message: `checklist item id ${item.id} is used twice`,
+      });
+    seen.add(item.id);
+  });
+});
+
+/**
+ * A closure field the case must fill before it is closed, when the case matches: its type is in
+ * types (if given), its severity in severities (if given), and a vendor is involved (if
+ * whenVendorInvolved). An absent closure section requires nothing, as before it existed.
+ */
+const closureRequirement = z.object({
+  field: z.enum(CLOSURE_FIELDS),
+  types: z.array(typeId).min(1).optional(),
+  severities: z.array(severityId).min(1).optional(),
+  whenVendorInvolved: z.boolean().optional(),
+});
+
 const schema = z
   .object({
     defaultType: typeId,
@@ -69,18 +113,34 @@ const schema = z
       headers: z.array(z.object({ name: z.string().min(1), value: z.string().min(1) })),
     }),
     rules: z.array(rule),
+    checklists: z.record(typeId, checklist).default({}),
+    closure: z.object({ requirements: z.array(closureRequirement) }).default({ requirements: [] }),
   })
   .superRefine((p, ctx) => {
     const known = new Set(Object.keys(p.types));
     const refs = [p.defaultType, p.urgentMarkers.typeWhenNothingElseMatches, ...p.rules.map((r) => r.type)];
     for (const t of refs)
       if (!known.has(t)) ctx.addIssue({ code: 'custom', message: `unknown case type ${t}` });
+    for (const t of Object.keys(p.checklists))
+      if (!known.has(t))
+        ctx.addIssue({ code: 'custom', path: ['checklists', t], message: `unknown case type ${t}` });
+    p.closure.requirements.forEach((r, i) => {
+      for (const t of r.types ?? [])
+        if (!known.has(t))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['closure', 'requirements', i, 'types'],
+            message: `unknown case type ${t}`,
+          });
+    });
   });
 
 export type Playbook = z.infer<typeof schema>;
 export type PlaybookRule = Playbook['rules'][number];
 export type TypeDef = Playbook['types'][string];
 export type RequiredField = TypeDef['requiredFields'][number];
+export type ChecklistItem = Playbook['checklists'][string][number];
+export type ClosureRequirement = Playbook['closure']['requirements'][number];
 
 export const DEFAULT_PLAYBOOK_FILE = path.join(__dirname, 'playbook.default.json');
 
