@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from './config';
+import { issueLoginLink } from './auth/magic-link';
 import { addUser, createToken, UserError } from './auth/users';
 import { createLogger } from './logger';
 import { listQuarantine, QuarantineRetryError, retryQuarantined } from './mail/quarantine';
@@ -11,6 +12,7 @@ import { openRuntime, type Runtime } from './runtime';
 const USAGE = `usage:
   tocsin user add EMAIL --name NAME --role admin|lead|member
   tocsin token create EMAIL
+  tocsin login-link EMAIL
   tocsin ingest FILE.eml…
   tocsin quarantine list [--all]
   tocsin quarantine retry ID…`;
@@ -19,7 +21,7 @@ class UsageError extends Error {}
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
-async function run(argv: string[], runtime: () => Promise<Runtime>): Promise<number> {
+async function run(argv: string[], runtime: () => Promise<Runtime>, publicUrl: string): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -37,6 +39,14 @@ async function run(argv: string[], runtime: () => Promise<Runtime>): Promise<num
   if (command === 'token' && sub === 'create' && rest.length === 1) {
     await runtime();
     out(await createToken(rest[0]!));
+    return 0;
+  }
+  if (command === 'login-link' && words.length === 1) {
+    await runtime();
+    const link = await issueLoginLink(words[0]!, publicUrl);
+    if (!link) throw new UserError(`No member has the address ${words[0]}: add one with tocsin user add.`);
+    out(link.url);
+    out(`(works once, within 15 minutes, for ${link.user.email})`);
     return 0;
   }
   if (command === 'ingest' && words.length > 0) {
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
     code = await run(
       process.argv.slice(2),
       async () => (runtime ??= await openRuntime(config, log, { publish: false })),
+      config.publicUrl,
     );
   } catch (err) {
     const known = err instanceof UsageError || err instanceof ConfigError || err instanceof UserError;

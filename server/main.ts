@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
+import { startHousekeeping } from './auth/housekeeping';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { MailboxPoller } from './mail/poller';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     mailbox: () => poller?.status(),
     conversation: runtime.conversation,
     playbook: runtime.playbook,
+    publicUrl: config.publicUrl,
+    sendLink: runtime.sendLink,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
   log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening');
   poller?.start();
   runtime.outbox?.start();
+  const stopHousekeeping = startHousekeeping(log);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
       log.error('shutdown took longer than 20 s; exiting');
       process.exit(1);
     }, 20_000).unref();
+    stopHousekeeping();
     server.close();
     server.closeIdleConnections();
     await poller?.stop();

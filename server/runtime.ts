@@ -9,6 +9,7 @@ import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';
 import { OutboxWorker, createTransport } from './conversation/outbox';
+import { linkSender, type LinkSender } from './auth/link-mail';
 import { Intake, type ConversationSettings } from './mail/ingest';
 
 /**
@@ -23,6 +24,8 @@ export interface Runtime {
   conversation: ConversationSettings;
   /** Sends queued mail; only when SMTP_URL is set, and only in the server (not the CLI). */
   outbox?: OutboxWorker;
+  /** Mails sign-in links through the same transport; only with SMTP_URL, in the server. */
+  sendLink?: LinkSender;
   close(): Promise<void>;
 }
 
@@ -46,9 +49,10 @@ export async function openRuntime(
     throw err;
   }
   const identity = await loadIdentity(config.mailFrom, config.publicUrl);
+  const transport = config.smtpUrl && opts.instanceId ? createTransport(config.smtpUrl) : undefined;
   const outbox =
-    config.smtpUrl && opts.instanceId
-      ? new OutboxWorker(createTransport(config.smtpUrl), log, opts.instanceId, {
+    transport && opts.instanceId
+      ? new OutboxWorker(transport, log, opts.instanceId, {
           // A stopped instance's hold on the outbox lasts as long as its hold on the mailbox.
           leaseTtlMs: (config.imap?.leaseSeconds ?? 30) * 1000,
         })
@@ -66,6 +70,7 @@ export async function openRuntime(
     identity,
     conversation,
     outbox,
+    sendLink: transport && config.mailFrom ? linkSender(transport, config.mailFrom) : undefined,
     close: async () => {
       await outbox?.stop();
       await mongoose.disconnect();

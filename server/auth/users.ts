@@ -66,3 +66,18 @@ export async function userForToken(token: string): Promise<UserDoc | undefined> 
   }
   return (await User.findById(doc.userId).lean<UserDoc>()) ?? undefined;
 }
+
+/** Everyone who can sign in, by name, for assigning owners. */
+export async function listMembers() {
+  const users = await User.find().lean<UserDoc[]>();
+  return users
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((u) => ({ id: String(u._id), name: u.name, email: u.email, role: u.role }));
+}
+
+/** A member by id or by address, or undefined. */
+export async function findMember(idOrEmail: string): Promise<UserDoc | undefined> {
+  if (mongoose.isValidObjectId(idOrEmail) && !idOrEmail.includes('@'))
+    return (await User.findById(idOrEmail).lean<UserDoc>()) ?? undefined;
+  return (await User.findOne({ email: idOrEmail.trim().toLowerCase() }).lean<UserDoc>()) ?? undefined;
+}

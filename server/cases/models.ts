@@ -1,5 +1,8 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 
+/** Who did something: a member's id and name at the time. */
+const personSchema = new Schema({ id: String, name: String }, { _id: false });
+
 /**
  * A case, the committee's record of one report. Its timeline lives in its own collection. The
  * _id is the key, so that finding a case by key is an _id lookup on every server.
@@ -20,6 +23,38 @@ const caseSchema = new Schema(
     },
     restricted: { type: Boolean, default: false },
     personalData: { type: Boolean, default: false },
+    owner: { type: personSchema, default: null },
+    vendorContact: {
+      type: new Schema(
+        { name: String, organisation: String, email: String, phone: String, ticket: String },
+        { _id: false },
+      ),
+      default: null,
+    },
+    /** The per-type fields of seed 000's table (service, device type…), by field id. */
+    fields: { type: Schema.Types.Mixed, default: () => ({}) },
+    checklist: {
+      type: [new Schema({ id: String, done: Boolean, by: personSchema, at: Date }, { _id: false })],
+      default: [],
+    },
+    /** The closure record (seeds 000 and 004), filled in while the case is worked. */
+    closure: {
+      type: new Schema(
+        {
+          rootCause: String,
+          vendorActions: String,
+          accountChanges: String,
+          followUps: [new Schema({ task: String, owner: String, due: String }, { _id: false })],
+          lessons: String,
+          /** Why a case closed straight from Triage (spam, a duplicate), or was reopened. */
+          reason: String,
+          closedAt: Date,
+          closedBy: personSchema,
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
     firstSeenAt: { type: Date, required: true },
     /**
      * Addresses (lower case) that take part in the conversation: the reporter, people the
@@ -86,6 +121,17 @@ const timelineSchema = new Schema(
       bounceOf: String,
     },
     notice: { code: String, message: String },
+    /** The member who made a change, wrote a note, ticked an item… */
+    by: personSchema,
+    change: {
+      changes: [
+        new Schema({ field: String, from: Schema.Types.Mixed, to: Schema.Types.Mixed }, { _id: false }),
+      ],
+      reason: String,
+    },
+    note: { text: String },
+    vendorUpdate: { vendor: String, reference: String, text: String, receivedAt: Date },
+    checklist: { item: String, label: String, done: Boolean },
   },
   { versionKey: false },
 );
@@ -133,4 +179,14 @@ export interface TimelineDoc {
   at: Date;
   email?: EmailEntryValue;
   notice?: { code: string; message: string };
+  by?: Person;
+  change?: { changes: { field: string; from: unknown; to: unknown }[]; reason?: string };
+  note?: { text: string };
+  vendorUpdate?: { vendor: string; reference?: string; text: string; receivedAt?: Date };
+  checklist?: { item: string; label: string; done: boolean };
+}
+
+export interface Person {
+  id: string;
+  name: string;
 }

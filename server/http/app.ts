@@ -5,8 +5,12 @@ import type { Logger } from '../logger';
 import type { Playbook } from '../cases/playbook';
 import type { ConversationSettings } from '../mail/ingest';
 import type { PollerStatus } from '../mail/poller';
+import type { LinkSender } from '../auth/link-mail';
+import type { Limit } from '../auth/rate-limit';
 import { requireAuth } from './auth';
+import { signInRoutes } from './signin';
 import { errorHandler, notFound } from './errors';
+import { mountRoutes } from './route-kit';
 import { apiRoutes } from './routes';
 
 export interface AppDeps {
@@ -16,6 +20,12 @@ export interface AppDeps {
   conversation?: ConversationSettings;
   /** The playbook in force (names for the register); the built-in one when not given. */
   playbook?: Playbook;
+  /** Where members reach the desk (links, cookie name, origin checks); http://localhost if unset. */
+  publicUrl?: string;
+  /** Sends sign-in links by mail; without it, `tocsin login-link` gives them. */
+  sendLink?: LinkSender;
+  /** Allowances for sign-in link requests (tests lower them). */
+  linkLimits?: { perAddress: Limit; perIp: Limit };
 }
 
 const PWA_DIR = path.join(__dirname, '..', '..', 'pwa');
@@ -28,7 +38,9 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res, next) => {
     res.set({
       'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
+      // No referrer leaves the site; within it, forms keep a real Origin (no-referrer would make
+      // a form's Origin "null", which the sign-in's login-CSRF check must refuse).
+      'Referrer-Policy': 'same-origin',
       'X-Frame-Options': 'DENY',
       'Content-Security-Policy':
         "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
@@ -57,13 +69,20 @@ export function createApp(deps: AppDeps): Express {
     });
   });
 
+  const publicUrl = deps.publicUrl ?? 'http://localhost';
+  app.use(
+    '/auth',
+    signInRoutes({ log: deps.log, publicUrl, sendLink: deps.sendLink, limits: deps.linkLimits }),
+  );
+
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
-  api.use(requireAuth);
-  for (const route of apiRoutes({ conversation: deps.conversation, playbook: deps.playbook }))
-    api[route.method](route.path, route.handler);
+  api.use(requireAuth(publicUrl));
+  mountRoutes(api, apiRoutes({ conversation: deps.conversation, playbook: deps.playbook, publicUrl }));
   api.use(notFound);
   app.use('/api', api);
+  // What Express serves under /api, for the test that holds the OpenAPI document to it.
+  app.locals.apiRouter = api;
 
   app.use(express.static(PWA_DIR, { index: 'index.html', dotfiles: 'ignore' }));
   app.use(notFound);

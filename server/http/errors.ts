@@ -1,13 +1,16 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 
-/** Every error leaves the API as `{ error: 'kebab-code', message, details? }` with its status. */
+/**
+ * Every error leaves the API as `{ error: 'kebab-code', message, ...fields }` with its status;
+ * `fields` carries what a client acts on, such as `allowed` for an illegal status move.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
+    readonly fields?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -20,7 +23,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof HttpError) {
-      res.status(err.status).json({ error: err.code, message: err.message, details: err.details });
+      res.status(err.status).json({ ...err.fields, error: err.code, message: err.message });
       return;
     }
     const status = (err as { status?: number }).status;

@@ -61,7 +61,8 @@ export function openApiDocument(routes: ApiRoute[]) {
         Error: {
           type: 'object',
           required: ['error', 'message'],
-          properties: { error: { type: 'string' }, message: { type: 'string' }, details: {} },
+          properties: { error: { type: 'string' }, message: { type: 'string' } },
+          additionalProperties: true,
         },
       },
     },

@@ -1,54 +1,36 @@
 import { Readable } from 'node:stream';
-import type { Request, RequestHandler } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
+import { isIsoDate } from '../cases/closure';
 import { STATUSES } from '../cases/lifecycle';
 import { loadPlaybook, type Playbook } from '../cases/playbook';
-import { attachmentOf, getCase, listCases, registerCsv, type CaseFilter } from '../cases/service';
+import { listCases, registerCsv, type CaseFilter } from '../cases/register';
+import { attachmentOf } from '../cases/service';
+import { caseDetail } from '../cases/view';
 import { ReplyError, sendReply } from '../conversation/replies';
 import type { ConversationSettings } from '../mail/ingest';
+import { parseBody } from './body';
 import { HttpError } from './errors';
+import { memberRoutes } from './member-routes';
 import { openApiDocument } from './openapi';
+import { passkeyApiRoutes } from './passkey-routes';
+import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
+import { triageRoutes } from './triage-routes';
+
+export type { ApiRoute } from './route-kit';
 
 /**
  * Every API route, in one table. The app registers them from here, the OpenAPI document is built
- * from here, and a test walks this table to prove each one refuses anonymous callers.
+ * from here, and a test walks this table to prove each one refuses anonymous callers, and each
+ * case route refuses a member a restricted case's content.
  */
-export interface ApiRoute {
-  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
-  /** Express path under /api. */
-  path: string;
-  summary: string;
-  query?: Record<string, string>;
-  /** The JSON body's fields, for the OpenAPI document. */
-  body?: Record<string, string>;
-  handler: RequestHandler;
-}
 
 export interface RouteDeps {
   /** Mail settings; undefined in a desk that can not send (replies then get 503). */
   conversation?: ConversationSettings;
   playbook?: Playbook;
-}
-
-function intParam(req: Request, name: string, fallback: number, max: number): number {
-  const raw = req.query[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) {
-    throw new HttpError(400, 'bad-query', `${name} must be a whole number from 0 to ${max}.`);
-  }
-  return n;
-}
-
-function stringParam(req: Request, name: string, allowed?: string[]): string | undefined {
-  const raw = req.query[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string' || raw.length > 200)
-    throw new HttpError(400, 'bad-query', `${name} must be one short value.`);
-  if (allowed && !allowed.includes(raw)) {
-    throw new HttpError(400, 'bad-query', `${name} must be one of ${allowed.join(', ')}.`);
-  }
-  return raw;
+  /** Where the desk is served (for the session cookie's name). */
+  publicUrl?: string;
 }
 
 /** An attachment's name for Content-Disposition: RFC 6266, with an ASCII fallback. */
@@ -56,12 +38,6 @@ function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_') || 'attachment';
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
-
-const wrap =
-  (fn: (req: Request) => Promise<unknown>): RequestHandler =>
-  (req, res, next) => {
-    fn(req).then((body) => res.json(body), next);
-  };
 
 const addressList = z
   .array(
@@ -84,15 +60,6 @@ const replyBody = z.object({
   subject: z.string().max(500).optional(),
 });
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new HttpError(400, 'bad-body', `${issue.path.join('.') || 'body'} ${issue.message}.`);
-  }
-  return parsed.data;
-}
-
 const REPLY_ERRORS: Record<ReplyError['code'], number> = {
   'case-not-found': 404,
   'no-recipient': 409,
@@ -103,14 +70,32 @@ const FILTER_QUERY = {
   status: 'status to match',
   type: 'case type key, such as INC',
   severity: 'SEV1 to SEV4',
+  service: 'text in the service field',
+  owner: 'a member id, `me`, or `none` for unowned cases',
+  vendor: '`yes` or `no`: whether a vendor is involved',
+  from: 'created on or after this day (YYYY-MM-DD, UTC)',
+  to: 'created on or before this day (YYYY-MM-DD, UTC)',
   q: 'text in the key, subject or reporter',
 };
 
+const day = (req: Request, name: string) => {
+  const value = stringParam(req, name);
+  if (value !== undefined && !isIsoDate(value))
+    throw new HttpError(400, 'bad-query', `${name} must be a calendar day written YYYY-MM-DD.`);
+  return value;
+};
+
 function caseFilter(req: Request): CaseFilter {
+  const owner = stringParam(req, 'owner');
   return {
-    status: stringParam(req, 'status', [...STATUSES]),
+    status: stringParam(req, 'status', STATUSES),
     type: stringParam(req, 'type'),
     severity: stringParam(req, 'severity', ['SEV1', 'SEV2', 'SEV3', 'SEV4']),
+    service: stringParam(req, 'service'),
+    owner: owner === 'me' ? String(req.user!._id) : owner,
+    vendor: stringParam(req, 'vendor', ['yes', 'no']) as CaseFilter['vendor'],
+    from: day(req, 'from'),
+    to: day(req, 'to'),
     q: stringParam(req, 'q'),
   };
 }
@@ -119,6 +104,7 @@ let defaultPlaybook: Playbook | undefined;
 const builtInPlaybook = () => (defaultPlaybook ??= loadPlaybook());
 
 export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
+  const playbook = () => deps.playbook ?? builtInPlaybook();
   const routes: ApiRoute[] = [
     {
       method: 'get',
@@ -130,7 +116,7 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
         offset: 'how many to skip (use `next` from the previous page)',
       },
       handler: wrap(async (req) =>
-        listCases(caseFilter(req), {
+        listCases(req.user!, caseFilter(req), {
           limit: Math.max(1, intParam(req, 'limit', 50, 200)),
           offset: intParam(req, 'offset', 0, 1_000_000),
         }),
@@ -143,29 +129,28 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
       query: FILTER_QUERY,
       handler: (req, res, next) => {
         const filter = caseFilter(req);
-        const playbook = deps.playbook ?? builtInPlaybook();
         res.set({
           'Content-Type': 'text/csv; charset=utf-8',
           'Content-Disposition': `attachment; filename="tocsin-cases-${new Date().toISOString().slice(0, 10)}.csv"`,
           'Cache-Control': 'private, no-store',
         });
-        Readable.from(registerCsv(filter, playbook)).on('error', next).pipe(res);
+        Readable.from(registerCsv(req.user!, filter, playbook()))
+          .on('error', next)
+          .pipe(res);
       },
     },
     {
       method: 'get',
       path: '/cases/:key',
-      summary: 'One case with its timeline',
-      handler: wrap(async (req) => {
-        const key = String(req.params.key);
-        const found = await getCase(key);
-        if (!found) throw new HttpError(404, 'case-not-found', `There is no case ${key}.`);
-        return found;
-      }),
+      summary:
+        'One case with its timeline, the required fields still missing, the checklist, the allowed moves and the closure record',
+      access: 'case:read',
+      handler: wrap(async (req) => caseDetail(req.case!, playbook())),
     },
     {
       method: 'post',
       path: '/cases/:key/replies',
+      access: 'case:work',
       summary: 'Send a reply to the reporter, or to a vendor contact given in `to`, and record it',
       body: {
         text: 'the message (plain text)',
@@ -174,21 +159,25 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
         subject: 'optional; defaults to "Re: [KEY] <case subject>"',
       },
       handler: (req, res, next) => {
-        const input = parseBody(replyBody, req.body);
         const user = req.user!;
-        sendReply(
-          deps.conversation,
-          String(req.params.key),
-          {
-            ...input,
-            idempotencyKey: req.get('idempotency-key')?.slice(0, 200),
-          },
-          { id: String(user._id), name: user.name, email: user.email },
-        )
+        Promise.resolve()
+          .then(() =>
+            sendReply(
+              deps.conversation,
+              req.case!.key,
+              {
+                ...parseBody(replyBody, req.body),
+                idempotencyKey: req.get('idempotency-key')?.slice(0, 200),
+              },
+              { id: String(user._id), name: user.name, email: user.email },
+            ),
+          )
           .then((entry) => res.status(202).json(entry))
           .catch((err: unknown) =>
             next(
-              err instanceof ReplyError ? new HttpError(REPLY_ERRORS[err.code], err.code, err.message) : err,
+              err instanceof ReplyError
+                ? new HttpError(REPLY_ERRORS[err.code], err.code, err.message)
+                : asHttpError(err, user),
             ),
           );
       },
@@ -196,6 +185,7 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
     {
       method: 'get',
       path: '/cases/:key/attachments/:sha256',
+      access: 'case:read',
       summary: 'Download an attachment of one of the case’s emails (always as a file, never shown inline)',
       handler: (req, res, next) => {
         const key = String(req.params.key);
@@ -213,9 +203,12 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
             });
             res.send(found.content);
           })
-          .catch(next);
+          .catch((err: unknown) => next(asHttpError(err, req.user)));
       },
     },
+    ...triageRoutes(playbook),
+    ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
+    ...passkeyApiRoutes(deps.publicUrl ?? 'http://localhost'),
     {
       method: 'get',
       path: '/openapi.json',

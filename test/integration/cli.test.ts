@@ -36,6 +36,30 @@ describe('when an admin sets up members from the command line', () => {
     expect(res.status).toBe(200);
   });
 
+  it('then login-link prints a one-time sign-in URL for the first admin of a headless server', async () => {
+    const email = `${uniqueName('first')}@example.org`;
+    await runCli(['user', 'add', email, '--name', 'First Admin', '--role', 'admin'], env);
+    const printed = await runCli(['login-link', email], { ...env, PUBLIC_URL: desk.publicUrl });
+    expect(printed.code).toBe(0);
+    const url = new URL(printed.stdout.split('\n')[0]!);
+    expect(url.origin).toBe(desk.publicUrl);
+    expect(url.pathname).toBe('/auth/magic');
+
+    const signIn = () =>
+      fetch(`${desk.url}/auth/magic`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: url.searchParams.get('token') }),
+      });
+    const first = await signIn();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ user: { email: email.toLowerCase(), role: 'admin' } });
+    expect((await signIn()).status).toBe(400);
+
+    const stranger = await runCli(['login-link', 'nobody@example.org'], env);
+    expect(stranger).toMatchObject({ code: 1, stderr: expect.stringContaining('No member has the address') });
+  });
+
   it('then a wrong role or a missing argument is refused with the usage', async () => {
     const bad = await runCli(['user', 'add', 'x@example.org', '--name', 'X', '--role', 'owner'], env);
     expect(bad).toMatchObject({

@@ -36,12 +36,12 @@ describe('when the committee exports the register', () => {
     );
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(
-      'Case ID,Type,Service,Priority,Status,Owner,Vendor involved,Last update,Severity,Subject,Reporter,First seen,Created',
+      'Case ID,Type,Service,Priority,Status,Owner,Vendor involved,Last update,Severity,Subject,Reporter,First seen,Created,Closed',
     );
     expect(lines.at(-1)).toBe('');
     expect(
       lines.some((l) =>
-        /^SUP-\d{4}-\d{3},Standard support request,,Medium,New,,,\d{4}-\d{2}-\d{2},SEV3,"Printer jam, tray 2 /.test(
+        /^SUP-\d{4}-\d{3},Standard support request,,Medium,New,,No,\d{4}-\d{2}-\d{2},SEV3,"Printer jam, tray 2 /.test(
           l,
         ),
       ),

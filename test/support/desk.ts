@@ -1,8 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import mongoose from 'mongoose';
 import pino from 'pino';
 import type { ImapConfig } from '../../server/config';
+import { linkSender } from '../../server/auth/link-mail';
+import type { Limit } from '../../server/auth/rate-limit';
 import { addUser, createToken } from '../../server/auth/users';
 import { loadPlaybook } from '../../server/cases/playbook';
 import { compilePlaybook } from '../../server/cases/suggest';
@@ -20,7 +23,11 @@ import { databaseUri, uniqueName } from './env';
  * the HTTP server on port 0 and a signed-in admin token.
  */
 export interface Desk {
+  /** The desk on 127.0.0.1 (for fetch); publicUrl is the same desk by name, as in its links. */
   url: string;
+  publicUrl: string;
+  /** The Express app, for tests that inspect what it serves. */
+  app: Express;
   /** The desk's own database, for child processes (the CLI) to share. */
   dbUri: string;
   token: string;
@@ -44,6 +51,12 @@ export interface DeskOptions {
   /** DNS for DKIM keys; the default here has no internet, so lookups fail fast. */
   resolver?: VerdictOptions['resolver'];
   outbox?: Partial<OutboxOptions>;
+  /**
+   * The desk's PUBLIC_URL, given its port: `http://localhost:<port>` by default, which is what
+   * WebAuthn needs (an IP address can not be a relying party ID).
+   */
+  publicUrl?: (port: number) => string;
+  linkLimits?: { perAddress: Limit; perIp: Limit };
 }
 
 export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
@@ -64,17 +77,29 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
   outbox?.start();
   const pollers: MailboxPoller[] = [];
   let current: MailboxPoller | undefined;
-  const app = createApp({ log: testLog, mailbox: () => current?.status(), conversation });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  // Listen first, so that the app knows its own address (PUBLIC_URL) when it is built.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const publicUrl = (opts.publicUrl ?? ((p) => `http://localhost:${p}`))(port);
+  const app = createApp({
+    log: testLog,
+    mailbox: () => current?.status(),
+    conversation,
+    publicUrl,
+    sendLink: opts.smtpUrl ? linkSender(createTransport(opts.smtpUrl), mailFrom) : undefined,
+    linkLimits: opts.linkLimits,
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', app);
   const email = `${uniqueName('admin')}@example.org`.toLowerCase();
   await addUser(email, 'Test Admin', 'admin');
   const token = await createToken(email);
 
   const desk: Desk = {
     url,
+    publicUrl,
+    app,
     dbUri,
     token,
     intake,

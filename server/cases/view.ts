@@ -1,0 +1,140 @@
+import type { UserDoc } from '../auth/users';
+import { seesCase } from '../auth/policy';
+import { sanitizeEmailHtml } from '../mail/sanitize';
+import { settledCase } from './changes';
+import {
+  checklistState,
+  closureMissing,
+  closureRequired,
+  missingFields,
+  type ClosureRecord,
+  type Tick,
+} from './closure';
+import { allowedNext, REOPEN_STATUS } from './lifecycle';
+import type { Playbook } from './playbook';
+import { TimelineEntry, type CaseDoc, type TimelineDoc } from './models';
+
+/** How cases look through the API: in full to those who may see them, as a stub to others. */
+
+export const vendorInvolved = (doc: CaseDoc) => !!doc.vendorContact;
+
+export const caseFields = (doc: CaseDoc) => (doc.fields ?? {}) as Record<string, string>;
+
+export function caseJson(doc: CaseDoc) {
+  return {
+    key: doc.key,
+    type: doc.type,
+    severity: doc.severity,
+    status: doc.status,
+    /** The statuses the status map allows next, for a client to offer. */
+    allowedStatuses: allowedNext(doc.status),
+    /** Where reopening (with a reason) takes a closed case. */
+    reopenTo: doc.status === 'Closed' ? REOPEN_STATUS : undefined,
+    subject: doc.subject,
+    reporter: doc.reporter,
+    restricted: doc.restricted,
+    personalData: doc.personalData,
+    owner: doc.owner ?? null,
+    vendorContact: doc.vendorContact ?? null,
+    vendorInvolved: vendorInvolved(doc),
+    service: caseFields(doc).service ?? null,
+    firstSeenAt: doc.firstSeenAt,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    suggestion: doc.suggestion,
+    participants: doc.participants ?? [],
+    links: doc.links ?? [],
+    version: doc.version,
+  };
+}
+
+/** A restricted case as a member who may not see it sees it: that it exists, and who owns it. */
+export function caseStub(doc: CaseDoc) {
+  return {
+    key: doc.key,
+    type: doc.type,
+    severity: doc.severity,
+    status: doc.status,
+    restricted: true,
+    hidden: true,
+    owner: doc.owner ?? null,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    version: doc.version,
+  };
+}
+
+export const caseFor = (user: UserDoc, doc: CaseDoc) => (seesCase(user, doc) ? caseJson(doc) : caseStub(doc));
+
+/**
+ * One case in full, with its timeline and what the committee still has to do: the required
+ * fields still missing, the checklist, the allowed moves and the closure record with its gaps.
+ * The caller has checked that the member may see it.
+ */
+export async function caseDetail(doc: CaseDoc, playbook: Playbook) {
+  const timeline = await TimelineEntry.find({ caseKey: doc.key })
+    .sort({ at: 1, _id: 1 })
+    .lean<TimelineDoc[]>();
+  const facts = { type: doc.type, severity: doc.severity, vendorInvolved: vendorInvolved(doc) };
+  const record = (doc.closure ?? undefined) as ClosureRecord | undefined;
+  return {
+    ...caseJson(doc),
+    fields: caseFields(doc),
+    missingFields: missingFields(playbook, doc.type, caseFields(doc)),
+    // Read lean, the ticks are plain objects as written by triage.ts.
+    checklist: checklistState(playbook, doc.type, (doc.checklist ?? []) as unknown as Tick[]),
+    closure: {
+      record: doc.closure ?? null,
+      required: closureRequired(playbook, facts),
+      missing: closureMissing(playbook, facts, record),
+    },
+    indicators: caseIndicators(timeline),
+    relatedReports: timeline
+      .filter((e) => e.email?.thread?.by === 'related-report')
+      .map((e) => ({ entryId: e._id, from: e.email!.from, at: e.at })),
+    timeline: timeline.map(timelineJson),
+  };
+}
+
+/** The case, settled (see changes.ts), or undefined. */
+export const loadCase = (key: string) => settledCase(key);
+
+/** The phishing indicators of every report on the case, each once, with how many reports had it. */
+function caseIndicators(timeline: TimelineDoc[]) {
+  const seen = new Map<string, { type: string; value: string; display: string; reports: number }>();
+  for (const e of timeline) {
+    for (const i of e.email?.indicators ?? []) {
+      const id = `${i.type}\u0001${i.value}`;
+      const known = seen.get(id);
+      if (known) known.reports++;
+      else seen.set(id, { ...i, reports: 1 });
+    }
+  }
+  return [...seen.values()];
+}
+
+const ENTRY_PARTS = ['notice', 'by', 'change', 'note', 'vendorUpdate', 'checklist'] as const;
+
+/**
+ * An entry as the API shows it. An email's HTML is sanitised here, on every read, so a better
+ * sanitiser protects old mail too; the original stays in the raw evidence.
+ */
+function timelineJson(entry: TimelineDoc) {
+  const out: Record<string, unknown> = { id: entry._id, kind: entry.kind, at: entry.at };
+  for (const part of ENTRY_PARTS) if (entry[part]) out[part] = entry[part];
+  const email = entry.email;
+  if (email) {
+    const { html, attachments, ...rest } = email;
+    const safe = html ? sanitizeEmailHtml(html) : undefined;
+    out.email = {
+      ...rest,
+      html: safe?.html,
+      blockedImages: safe?.blockedImages ?? 0,
+      attachments: attachments.map((a) => ({
+        ...a,
+        url: `/api/cases/${encodeURIComponent(entry.caseKey)}/attachments/${a.sha256}`,
+      })),
+    };
+  }
+  return out;
+}
