@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     conversation: runtime.conversation,
     playbook: runtime.playbook,
     publicUrl: config.publicUrl,
-    sendLink: runtime.sendLink,
+    mailMember: runtime.mailMember,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));

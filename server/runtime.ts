@@ -9,7 +9,7 @@ import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';
 import { OutboxWorker, createTransport } from './conversation/outbox';
-import { linkSender, type LinkSender } from './auth/link-mail';
+import { memberMailer, type MemberMailer } from './auth/member-mail';
 import { Intake, type ConversationSettings } from './mail/ingest';
 
 /**
@@ -24,8 +24,8 @@ export interface Runtime {
   conversation: ConversationSettings;
   /** Sends queued mail; only when SMTP_URL is set, and only in the server (not the CLI). */
   outbox?: OutboxWorker;
-  /** Mails sign-in links through the same transport; only with SMTP_URL, in the server. */
-  sendLink?: LinkSender;
+  /** Mails members about their account (sign-in links); only with SMTP_URL, in the server. */
+  mailMember?: MemberMailer;
   close(): Promise<void>;
 }
 
@@ -70,7 +70,7 @@ export async function openRuntime(
     identity,
     conversation,
     outbox,
-    sendLink: transport && config.mailFrom ? linkSender(transport, config.mailFrom) : undefined,
+    mailMember: transport && config.mailFrom ? memberMailer(transport, config.mailFrom) : undefined,
     close: async () => {
       await outbox?.stop();
       await mongoose.disconnect();

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { Playbook } from '../cases/playbook';
 import type { ConversationSettings } from '../mail/ingest';
 import type { PollerStatus } from '../mail/poller';
-import type { LinkSender } from '../auth/link-mail';
+import type { MemberMailer } from '../auth/member-mail';
 import type { Limit } from '../auth/rate-limit';
 import { requireAuth } from './auth';
 import { signInRoutes } from './signin';
@@ -22,8 +22,8 @@ export interface AppDeps {
   playbook?: Playbook;
   /** Where members reach the desk (links, cookie name, origin checks); http://localhost if unset. */
   publicUrl?: string;
-  /** Sends sign-in links by mail; without it, `tocsin login-link` gives them. */
-  sendLink?: LinkSender;
+  /** Mails members sign-in links and account notices; without it, `tocsin login-link` gives links. */
+  mailMember?: MemberMailer;
   /** Allowances for sign-in link requests (tests lower them). */
   linkLimits?: { perAddress: Limit; perIp: Limit };
 }
@@ -72,13 +72,22 @@ export function createApp(deps: AppDeps): Express {
   const publicUrl = deps.publicUrl ?? 'http://localhost';
   app.use(
     '/auth',
-    signInRoutes({ log: deps.log, publicUrl, sendLink: deps.sendLink, limits: deps.linkLimits }),
+    signInRoutes({ log: deps.log, publicUrl, mailMember: deps.mailMember, limits: deps.linkLimits }),
   );
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(requireAuth(publicUrl));
-  mountRoutes(api, apiRoutes({ conversation: deps.conversation, playbook: deps.playbook, publicUrl }));
+  mountRoutes(
+    api,
+    apiRoutes({
+      conversation: deps.conversation,
+      playbook: deps.playbook,
+      publicUrl,
+      mailMember: deps.mailMember,
+      log: deps.log,
+    }),
+  );
   api.use(notFound);
   app.use('/api', api);
   // What Express serves under /api, for the test that holds the OpenAPI document to it.

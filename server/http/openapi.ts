@@ -1,5 +1,20 @@
 import type { ApiRoute } from './routes';
 
+/** The error answers a route can give, from what it declares. */
+function errorsOf(r: ApiRoute): [string, string][] {
+  const errors: [string, string][] = [['401', 'Not signed in']];
+  if (r.body) errors.push(['400', 'The body is not valid (bad-body), or a value is unknown']);
+  if (r.access) {
+    errors.push(['403', 'case-restricted: only its owner, leads and admins see this case']);
+    errors.push(['404', 'case-not-found']);
+  }
+  if (r.method === 'patch')
+    errors.push(['409', 'illegal-transition {allowed} or closure-incomplete {missing}']);
+  if (r.body?.version)
+    errors.push(['412', 'version-conflict {current}: the case changed since that version']);
+  return errors;
+}
+
 /** The OpenAPI document, generated from the same route table the app serves. */
 export function openApiDocument(routes: ApiRoute[]) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -23,7 +38,7 @@ export function openApiDocument(routes: ApiRoute[]) {
     paths[path] ??= {};
     paths[path][r.method] = {
       summary: r.summary,
-      security: [{ bearer: [] }],
+      security: [{ bearer: [] }, { session: [] }],
       parameters: params,
       ...(r.body
         ? {
@@ -44,10 +59,15 @@ export function openApiDocument(routes: ApiRoute[]) {
         : {}),
       responses: {
         '200': { description: 'OK' },
-        '401': {
-          description: 'Not signed in',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
+        ...Object.fromEntries(
+          errorsOf(r).map(([code, description]) => [
+            code,
+            {
+              description,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+            },
+          ]),
+        ),
       },
     };
   }
@@ -56,7 +76,11 @@ export function openApiDocument(routes: ApiRoute[]) {
     info: { title: 'Tocsin API', version: '0.1.0' },
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        // The PWA's session (`__Host-tocsin` over https); writes also send X-CSRF-Token.
+        session: { type: 'apiKey', in: 'cookie', name: 'tocsin' },
+      },
       schemas: {
         Error: {
           type: 'object',

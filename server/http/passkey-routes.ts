@@ -11,6 +11,7 @@ import {
 } from '../auth/passkeys';
 import { takeRate, type Limit } from '../auth/rate-limit';
 import type { Logger } from '../logger';
+import { passkeyAddedMail, type MemberMailer } from '../auth/member-mail';
 import { parseBody } from './body';
 import { HttpError } from './errors';
 import { wrap, type ApiRoute } from './route-kit';
@@ -82,7 +83,15 @@ function browserSession(req: Request): void {
     );
 }
 
-export function passkeyApiRoutes(publicUrl: string): ApiRoute[] {
+export function passkeyApiRoutes({
+  publicUrl,
+  mailMember,
+  log,
+}: {
+  publicUrl: string;
+  mailMember?: MemberMailer;
+  log?: Logger;
+}): ApiRoute[] {
   return [
     {
       method: 'get',
@@ -119,7 +128,13 @@ export function passkeyApiRoutes(publicUrl: string): ApiRoute[] {
           publicUrl,
           body.name,
         );
-        if (!isRefusal(added)) return added;
+        if (!isRefusal(added)) {
+          const user = req.user!;
+          void mailMember?.(user, passkeyAddedMail(user, added.name, publicUrl)).catch((err: unknown) =>
+            log?.error({ err, userId: String(user._id) }, 'passkey notice not sent'),
+          );
+          return added;
+        }
         if (added.refused === 'already-registered') throw new HttpError(409, 'passkey-exists', added.message);
         throw new HttpError(400, 'passkey-refused', added.message, { reason: added.refused });
       }, 201),

@@ -14,6 +14,8 @@ import { HttpError } from './errors';
 import { memberRoutes } from './member-routes';
 import { openApiDocument } from './openapi';
 import { passkeyApiRoutes } from './passkey-routes';
+import type { MemberMailer } from '../auth/member-mail';
+import type { Logger } from '../logger';
 import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
 import { triageRoutes } from './triage-routes';
 
@@ -31,6 +33,9 @@ export interface RouteDeps {
   playbook?: Playbook;
   /** Where the desk is served (for the session cookie's name). */
   publicUrl?: string;
+  /** Mails members about their account (a passkey added); none without SMTP. */
+  mailMember?: MemberMailer;
+  log?: Logger;
 }
 
 /** An attachment's name for Content-Disposition: RFC 6266, with an ASCII fallback. */
@@ -208,7 +213,11 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
     },
     ...triageRoutes(playbook),
     ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
-    ...passkeyApiRoutes(deps.publicUrl ?? 'http://localhost'),
+    ...passkeyApiRoutes({
+      publicUrl: deps.publicUrl ?? 'http://localhost',
+      mailMember: deps.mailMember,
+      log: deps.log,
+    }),
     {
       method: 'get',
       path: '/openapi.json',

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { LinkSender } from '../auth/link-mail';
+import { linkMail, type MemberMailer } from '../auth/member-mail';
 import { issueLoginLink, useLoginLink, type LinkRefusal } from '../auth/magic-link';
 import { takeRate, type Limit } from '../auth/rate-limit';
 import { sessionCookie, startSession, type SignInMethod } from '../auth/sessions';
@@ -19,8 +19,8 @@ import { passkeySignIn } from './passkey-routes';
 export interface SignInDeps {
   log: Logger;
   publicUrl: string;
-  /** Sends sign-in links; undefined when SMTP is not configured (use `tocsin login-link`). */
-  sendLink?: LinkSender;
+  /** Mails sign-in links; undefined when SMTP is not configured (use `tocsin login-link`). */
+  mailMember?: MemberMailer;
   /** Allowances for link requests, per address and per client IP. */
   limits?: { perAddress: Limit; perIp: Limit };
 }
@@ -96,17 +96,17 @@ export function signInRoutes(deps: SignInDeps): Router {
         res.set('Retry-After', String(Math.ceil(wait / 1000)));
         throw new HttpError(429, 'rate-limited', 'Too many sign-in links were asked for: try again later.');
       }
-      if (!deps.sendLink)
+      if (!deps.mailMember)
         throw new HttpError(
           503,
           'mail-off',
           'This desk cannot send mail: ask an admin for `tocsin login-link`.',
         );
-      const sendLink = deps.sendLink;
+      const mailMember = deps.mailMember;
       // The answer is the same whether or not the address is a member's, and comes before the mail.
       res.status(202).json({ message: 'If that address belongs to a member, a sign-in link is on its way.' });
       void issueLoginLink(email, deps.publicUrl)
-        .then((link) => link && sendLink(link.user, link.url))
+        .then((link) => link && mailMember(link.user, linkMail(link.user, link.url)))
         .catch((err: unknown) => deps.log.error({ err }, 'sign-in link not sent'));
     } catch (err) {
       next(err);

@@ -4,8 +4,10 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { issueLoginLink } from '../../server/auth/magic-link';
 import { finishSignIn, isRefusal, Passkey } from '../../server/auth/passkeys';
 import { addUser, type UserDoc } from '../../server/auth/users';
-import { startDesk, type Desk } from '../support/desk';
-import { uniqueName } from '../support/env';
+import type { ImapConfig } from '../../server/config';
+import { mailFor, startConversationRig, type ConversationRig } from '../support/conversation';
+import type { Desk } from '../support/desk';
+import { newMailbox } from '../support/env';
 
 /**
  * Passkeys end to end: real headless Chromium with the DevTools virtual authenticator (a
@@ -126,6 +128,9 @@ type Options = { challengeId: string; options: CeremonyOptions };
 type Refused = { error: string; message: string };
 
 let desk: Desk;
+let rig: ConversationRig;
+/** The member's own mailbox, where account notices arrive. */
+let memberBox: ImapConfig;
 let browser: Browser;
 let page: Page;
 let cdp: CDPSession;
@@ -156,8 +161,10 @@ async function storedCredential() {
 }
 
 beforeAll(async () => {
-  desk = await startDesk();
-  member = await addUser(`${uniqueName('pat')}@example.org`.toLowerCase(), 'Pat Member', 'member');
+  rig = await startConversationRig();
+  desk = rig.desk;
+  memberBox = await newMailbox('pat');
+  member = await addUser(memberBox.user, 'Pat Member', 'member');
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -181,7 +188,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await desk?.stop();
+  await rig?.stop();
 });
 
 describe('when a member signed in by email link adds a passkey', () => {
@@ -220,6 +227,11 @@ describe('when a member signed in by email link adds a passkey', () => {
     ]);
     const stored = await Passkey.findById(passkeyId);
     expect(Buffer.isBuffer(stored?.publicKey)).toBe(true);
+
+    // The member is told by mail, so that a passkey they did not add is noticed.
+    const [notice] = await mailFor(memberBox, 1);
+    expect(notice!.subject).toBe('A passkey was added to your Tocsin account');
+    expect(notice!.text).toContain('"Virtual authenticator"');
   });
 
   it('then the same authenticator is excluded from adding it again', async () => {

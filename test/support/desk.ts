@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import mongoose from 'mongoose';
 import pino from 'pino';
 import type { ImapConfig } from '../../server/config';
-import { linkSender } from '../../server/auth/link-mail';
+import { memberMailer } from '../../server/auth/member-mail';
 import type { Limit } from '../../server/auth/rate-limit';
 import { addUser, createToken } from '../../server/auth/users';
 import { loadPlaybook } from '../../server/cases/playbook';
@@ -88,7 +88,7 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
     mailbox: () => current?.status(),
     conversation,
     publicUrl,
-    sendLink: opts.smtpUrl ? linkSender(createTransport(opts.smtpUrl), mailFrom) : undefined,
+    mailMember: opts.smtpUrl ? memberMailer(createTransport(opts.smtpUrl), mailFrom) : undefined,
     linkLimits: opts.linkLimits,
   });
   server.on('request', app);
