@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
-import { startHousekeeping } from './auth/housekeeping';
+import { startHousekeeping } from './housekeeping';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { MailboxPoller } from './mail/poller';

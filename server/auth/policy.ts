@@ -67,12 +67,3 @@ export function authorize(user: UserDoc, action: Action, c?: CaseAccess): void {
   const restrictedCase = (action === 'case:read' || action === 'case:work') && !!c?.restricted;
   throw new PolicyError(restrictedCase ? 'case-restricted' : 'forbidden', REFUSALS[action]);
 }
-
-/**
- * A database condition for cases whose content the member may match on: searching a restricted
- * case's subject must not reveal it through which cases come back. Undefined means all.
- */
-export function contentVisibleQuery(user: UserDoc): Record<string, unknown> | undefined {
-  if (privileged(user)) return undefined;
-  return { $or: [{ restricted: { $ne: true } }, { 'owner.id': String(user._id) }] };
-}

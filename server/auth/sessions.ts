@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Recent } from './recent';
 import { User, type UserDoc } from './users';
 
 /**
@@ -87,8 +88,12 @@ export interface ActiveSession {
 }
 
 /** The live session a cookie token names, or undefined (unknown, ended, expired or idle too long). */
+const recentSessions = new Recent<ActiveSession>();
+
 export async function sessionForToken(token: string): Promise<ActiveSession | undefined> {
   const id = hash(token);
+  const known = recentSessions.get(id);
+  if (known) return known;
   const doc = await Session.findById(id).lean<SessionDoc>();
   const now = Date.now();
   if (!doc || doc.endedAt || doc.expiresAt.getTime() <= now) return undefined;
@@ -97,7 +102,9 @@ export async function sessionForToken(token: string): Promise<ActiveSession | un
   if (!user) return undefined;
   if (now - doc.lastSeenAt.getTime() > SEEN_RESOLUTION_MS)
     await Session.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } });
-  return { user, publicId: doc.publicId, csrf: doc.csrf };
+  const session = { user, publicId: doc.publicId, csrf: doc.csrf };
+  recentSessions.set(id, session);
+  return session;
 }
 
 export function csrfMatches(expected: string, given: string | undefined): boolean {
@@ -134,6 +141,7 @@ export async function endSession(user: UserDoc, publicId: string): Promise<boole
   const doc = docs.find((d) => d.publicId === publicId && !d.endedAt);
   if (!doc) return false;
   await Session.updateOne({ _id: doc._id }, { $set: { endedAt: new Date() } });
+  recentSessions.forget(doc._id);
   return true;
 }
 

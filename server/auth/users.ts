@@ -1,6 +1,7 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 import { createHash, randomBytes } from 'node:crypto';
 import { isDuplicateKey } from '../db/connection';
+import { Recent } from './recent';
 
 export const ROLES = ['admin', 'lead', 'member'] as const;
 export type Role = (typeof ROLES)[number];
@@ -56,15 +57,21 @@ export async function createToken(email: string): Promise<string> {
 /** How stale lastUsedAt may get: a request then reads the token, and rarely writes it. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+const recentTokens = new Recent<UserDoc>();
+
 export async function userForToken(token: string): Promise<UserDoc | undefined> {
   const id = hashToken(token);
+  const known = recentTokens.get(id);
+  if (known) return known;
   const doc = await ApiToken.findById(id).lean();
   if (!doc) return undefined;
   const now = Date.now();
   if (!doc.lastUsedAt || now - doc.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await ApiToken.updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } });
   }
-  return (await User.findById(doc.userId).lean<UserDoc>()) ?? undefined;
+  const user = (await User.findById(doc.userId).lean<UserDoc>()) ?? undefined;
+  if (user) recentTokens.set(id, user);
+  return user;
 }
 
 /** Everyone who can sign in, by name, for assigning owners. */

@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from '../db/connection';
+import { noteCaseChanged } from './feed';
 import { Case, type CaseDoc, type TimelineDoc } from './models';
 import { recordTimelineEntry } from './service';
 
@@ -53,6 +54,7 @@ async function apply(change: ChangeDoc): Promise<void> {
     { $set: { ...change.set, version: change.version } },
     { timestamps: false },
   );
+  await noteCaseChanged(change.caseKey);
   await recordTimelineEntry({ ...change.entry, at: new Date(change.at) });
 }
 

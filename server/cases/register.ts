@@ -1,7 +1,8 @@
 import type { UserDoc } from '../auth/users';
-import { contentVisibleQuery, seesCase } from '../auth/policy';
+import { seesCase } from '../auth/policy';
 import { csvRow } from './csv';
-import { Case, type CaseDoc } from './models';
+import type { CaseDoc } from './models';
+import { registerCases } from './register-cache';
 import type { Playbook, SeverityId } from './playbook';
 import { caseFields, caseFor, vendorInvolved } from './view';
 
@@ -27,43 +28,52 @@ const DAY_MS = 24 * 3600_000;
 
 const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 
-function caseQuery(user: UserDoc, filter: CaseFilter): Record<string, unknown> {
-  const all: Record<string, unknown>[] = [];
-  if (filter.status) all.push({ status: filter.status });
-  if (filter.type) all.push({ type: filter.type });
-  if (filter.severity) all.push({ severity: filter.severity });
-  if (filter.owner) all.push(filter.owner === 'none' ? { 'owner.id': null } : { 'owner.id': filter.owner });
-  if (filter.from || filter.to) {
-    const range: Record<string, Date> = {};
-    if (filter.from) range.$gte = new Date(`${filter.from}T00:00:00Z`);
-    if (filter.to) range.$lt = new Date(new Date(`${filter.to}T00:00:00Z`).getTime() + DAY_MS);
-    all.push({ createdAt: range });
+/** The filter as a predicate over a case, for the member asking. */
+function caseMatcher(user: UserDoc, filter: CaseFilter): (doc: CaseDoc) => boolean {
+  const from = filter.from ? Date.parse(`${filter.from}T00:00:00Z`) : -Infinity;
+  const to = filter.to ? Date.parse(`${filter.to}T00:00:00Z`) + DAY_MS : Infinity;
+  const service = filter.service ? literal(filter.service) : undefined;
+  const q = filter.q?.toLowerCase();
+  const content = !!(service || filter.vendor || q);
+  return (doc) => {
+    if (filter.status && doc.status !== filter.status) return false;
+    if (filter.type && doc.type !== filter.type) return false;
+    if (filter.severity && doc.severity !== filter.severity) return false;
+    if (filter.owner && (doc.owner?.id ?? 'none') !== filter.owner) return false;
+    const created = doc.createdAt.getTime();
+    if (created < from || created >= to) return false;
+    if (!content) return true;
+    // Filters on content match only cases whose content the member may see, so a search can
+    // not reveal what a restricted case says by whether its stub comes back.
+    if (!seesCase(user, doc)) return false;
+    if (service && !service.test(caseFields(doc).service ?? '')) return false;
+    if (filter.vendor && vendorInvolved(doc) !== (filter.vendor === 'yes')) return false;
+    return !q || searchText(doc).includes(q);
+  };
+}
+
+/** What `q` searches, lower-cased once per version of a case (the cache keeps the same objects). */
+const searchTexts = new WeakMap<CaseDoc, string>();
+function searchText(doc: CaseDoc): string {
+  let text = searchTexts.get(doc);
+  if (text === undefined) {
+    text = [doc.key, doc.subject, doc.reporter?.address, doc.reporter?.name].join('\n').toLowerCase();
+    searchTexts.set(doc, text);
   }
-  // Filters on content match only cases whose content the member may see, so a search can not
-  // reveal what a restricted case says by whether its stub comes back.
-  const content: Record<string, unknown>[] = [];
-  if (filter.service) content.push({ 'fields.service': literal(filter.service) });
-  if (filter.vendor) content.push({ vendorContact: filter.vendor === 'yes' ? { $ne: null } : null });
-  if (filter.q) {
-    const re = literal(filter.q);
-    content.push({
-      $or: [{ key: re }, { subject: re }, { 'reporter.address': re }, { 'reporter.name': re }],
-    });
-  }
-  const visible = contentVisibleQuery(user);
-  if (content.length) all.push(...content, ...(visible ? [visible] : []));
-  return all.length === 0 ? {} : all.length === 1 ? all[0]! : { $and: all };
+  return text;
+}
+
+/** The matching cases, newest first, from the register cache. */
+async function matching(user: UserDoc, filter: CaseFilter): Promise<CaseDoc[]> {
+  return (await registerCases()).filter(caseMatcher(user, filter));
 }
 
 export async function listCases(user: UserDoc, filter: CaseFilter, page: { limit: number; offset: number }) {
-  const docs = await Case.find(caseQuery(user, filter))
-    .sort({ createdAt: -1, key: -1 })
-    .skip(page.offset)
-    .limit(page.limit + 1)
-    .lean<CaseDoc[]>();
+  const docs = await matching(user, filter);
   return {
-    cases: docs.slice(0, page.limit).map((d) => caseFor(user, d)),
-    next: docs.length > page.limit ? page.offset + page.limit : null,
+    cases: docs.slice(page.offset, page.offset + page.limit).map((d) => caseFor(user, d)),
+    next: docs.length > page.offset + page.limit ? page.offset + page.limit : null,
+    total: docs.length,
   };
 }
 
@@ -86,7 +96,7 @@ const REGISTER_COLUMNS = [
 ];
 
 /**
- * The register as CSV rows (header first), newest first, streamed from the database. A
+ * The register as CSV rows (header first), newest first, from the register cache. A
  * restricted case the member may not see is listed with its key, type and status only.
  */
 export async function* registerCsv(
@@ -95,11 +105,7 @@ export async function* registerCsv(
   playbook: Playbook,
 ): AsyncGenerator<string> {
   yield csvRow(REGISTER_COLUMNS);
-  const cursor = Case.find(caseQuery(user, filter))
-    .sort({ createdAt: -1, key: -1 })
-    .lean<CaseDoc[]>()
-    .cursor();
-  for await (const doc of cursor as AsyncIterable<CaseDoc>) {
+  for (const doc of await matching(user, filter)) {
     const full = seesCase(user, doc);
     yield csvRow([
       doc.key,

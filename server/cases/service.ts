@@ -1,6 +1,7 @@
 import { getBlob } from '../db/blobs';
 import { isDuplicateKey } from '../db/connection';
 import type { Playbook } from './playbook';
+import { noteCaseChanged } from './feed';
 import { Case, TimelineEntry, type TimelineDoc } from './models';
 import type { Suggestion } from './suggest';
 
@@ -48,6 +49,8 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
     // Two runs for one case can race to the upsert; the loser finds the winner's case.
     if (!isDuplicateKey(err) || !(await Case.exists({ _id: c.key }))) throw err;
   });
+  // Every run notes it, so a run that died before noting is mended by the retry.
+  await noteCaseChanged(c.key);
 }
 
 export type NewTimelineEntry = TimelineDoc;
@@ -68,12 +71,15 @@ export async function recordTimelineEntry(
   }
   if (opts.opening) return;
   await Case.updateOne({ _id: entry.caseKey }, { $set: { updatedAt: new Date() } }, { timestamps: false });
+  await noteCaseChanged(entry.caseKey);
 }
 
 /** Adds people to the conversation (lower-case addresses); repeating it changes nothing. */
 export async function addParticipants(caseKey: string, addresses: string[]): Promise<void> {
   const list = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
-  if (list.length) await Case.updateOne({ _id: caseKey }, { $addToSet: { participants: { $each: list } } });
+  if (!list.length) return;
+  await Case.updateOne({ _id: caseKey }, { $addToSet: { participants: { $each: list } } });
+  await noteCaseChanged(caseKey);
 }
 
 /** A note from Tocsin itself on a case's timeline, recorded once per id. */

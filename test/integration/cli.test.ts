@@ -90,6 +90,8 @@ describe('when mail is ingested from files', () => {
     const second = await runCli(['ingest', file], env);
     expect(second).toMatchObject({ code: 0, stdout: expect.stringMatching(/already ingested, case DEV-/) });
 
+    // The CLI is another process: the desk's register (cached, already read by the first test)
+    // learns of the case through the case feed.
     const { body } = await desk.api<{ cases: { key: string }[] }>(`/api/cases?q=${marker}`);
     expect(body.cases).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import type { ImapConfig } from '../../server/config';
-import { pruneSignInRecords } from '../../server/auth/housekeeping';
+import { pruneOldRecords } from '../../server/housekeeping';
 import { issueLoginLink } from '../../server/auth/magic-link';
 import { addUser } from '../../server/auth/users';
 import { startConversationRig, mailFor, type ConversationRig } from '../support/conversation';
@@ -248,7 +248,7 @@ describe('when a member manages their sessions', () => {
 });
 
 describe('when the hourly sweep runs', () => {
-  it('then it forgets old single-use marks, rate slots and expired links, and keeps fresh ones', async () => {
+  it('then it forgets old single-use marks, rate slots, expired links and feed records, and keeps fresh ones', async () => {
     const db = mongoose.connection;
     const old = new Date(Date.now() - 3 * 24 * 3600_000);
     await db.collection('once').insertOne({ _id: 'test:old' as never, at: old });
@@ -259,11 +259,14 @@ describe('when the hourly sweep runs', () => {
     expect(fresh).toBeGreaterThan(0); // the links used above
     const links = await db.collection('login_links').countDocuments();
     await db.collection('login_links').insertOne({ _id: 'test:old-link' as never, expiresAt: old });
+    await db.collection('case_feed').insertOne({ _id: 'feed:test-old' as never, caseKey: caseKey, at: old });
+    const feed = await db.collection('case_feed').countDocuments();
 
-    await pruneSignInRecords();
+    await pruneOldRecords();
     expect(await db.collection('once').findOne({ _id: 'test:old' as never })).toBeNull();
     expect(await db.collection('rate_limits').findOne({ _id: 'test:old:1' as never })).toBeNull();
     expect(await db.collection('login_links').findOne({ _id: 'test:old-link' as never })).toBeNull();
+    expect(await db.collection('case_feed').countDocuments()).toBe(feed - 1);
     expect(await db.collection('once').countDocuments({ at: { $gt: new Date(Date.now() - 3600_000) } })).toBe(
       fresh,
     );

@@ -10,6 +10,7 @@ import { addUser, createToken } from '../../server/auth/users';
 import { loadPlaybook } from '../../server/cases/playbook';
 import { compilePlaybook } from '../../server/cases/suggest';
 import { connectDatabase } from '../../server/db/connection';
+import { resetRegisterCache } from '../../server/cases/register-cache';
 import { createApp } from '../../server/http/app';
 import { loadIdentity, type MailIdentity } from '../../server/conversation/identity';
 import { OutboxWorker, createTransport, type OutboxOptions } from '../../server/conversation/outbox';
@@ -62,6 +63,7 @@ export interface DeskOptions {
 export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
   const dbUri = databaseUri(uniqueName('tocsin'));
   await connectDatabase(dbUri, testLog);
+  resetRegisterCache();
   const mailFrom = opts.mailFrom ?? 'security@desk.example.net';
   const identity = await loadIdentity(mailFrom, 'http://localhost');
   const outbox = opts.smtpUrl
