@@ -63,17 +63,24 @@ function searchText(doc: CaseDoc): string {
   return text;
 }
 
-/** The matching cases, newest first, from the register cache. */
-async function matching(user: UserDoc, filter: CaseFilter): Promise<CaseDoc[]> {
-  return (await registerCases()).filter(caseMatcher(user, filter));
+/** The matching cases, newest first, from the register cache; stops after `max` of them. */
+async function matching(user: UserDoc, filter: CaseFilter, max = Infinity): Promise<CaseDoc[]> {
+  const all = await registerCases();
+  const matches = caseMatcher(user, filter);
+  const found: CaseDoc[] = [];
+  for (const doc of all) {
+    if (found.length >= max) break;
+    if (matches(doc)) found.push(doc);
+  }
+  return found;
 }
 
 export async function listCases(user: UserDoc, filter: CaseFilter, page: { limit: number; offset: number }) {
-  const docs = await matching(user, filter);
+  // One more than the page, to know whether there is a next one.
+  const docs = await matching(user, filter, page.offset + page.limit + 1);
   return {
     cases: docs.slice(page.offset, page.offset + page.limit).map((d) => caseFor(user, d)),
     next: docs.length > page.offset + page.limit ? page.offset + page.limit : null,
-    total: docs.length,
   };
 }
 

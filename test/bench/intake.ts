@@ -10,9 +10,13 @@
  *       baseline: the same bare IDLE client. (Printed after (a), run before (b).)
  *   (b) backlog: N reports already in the mailbox when Tocsin starts; time until its cursor covers
  *       them all, peak RSS; baseline: mailparser's simpleParser over the same bytes, here.
+ *   (d) register: GET /api/cases at 10,000 cases from 50 concurrent clients, p50/p99 (target
+ *       p99 ≤ 25 ms); baselines: GET /healthz under the same load, and listCases() called directly.
+ *       It needs only a database: when it runs alone, no Dovecot is started (register.ts).
  *
- * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000);
- *      0 skips a part.
+ * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000),
+ *      BENCH_REGISTER_N (default 5000, and the other BENCH_REGISTER_* of register.ts); 0 skips a part.
+ *      Only one part, e.g. (d): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 npm run bench
  *      BENCH_LATENCY_WARMUP (default 3), BENCH_LOAD_CONNECTIONS (default 4), MONGODB_URI (optional),
  *      BENCH_BACKLOG_TIMEOUT_S (default 1800): how long Tocsin gets for the backlog. A run cut short
  *      still reports its rate, throughput curve and an extrapolation, as a missed target, not a failure
@@ -37,11 +41,13 @@ import {
 import { partLatency, printLatency, type LatencyResult } from './latency';
 import { partBacklog, printBacklog, type BacklogResult } from './backlog';
 import { partReply, printReply, type ReplyResult } from './reply';
+import { REGISTER_TARGET_P99_MS, partRegister, printRegister, type RegisterResult } from './register';
 
 function report(
   latency: LatencyResult | undefined,
   reply: ReplyResult | undefined,
   backlog: BacklogResult | undefined,
+  register: RegisterResult | undefined,
   errors: string[],
   totalMs: number,
   noiseSeen: ReturnType<NoiseMonitor['stop']>,
@@ -140,6 +146,28 @@ function report(
       ]);
     }
   }
+  if (register) {
+    const row = (what: string, s: { p50: number; p99: number; max: number }, perS: number, unit = 'req/s') =>
+      `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}, ${perS} ${unit}`;
+    const h = register.http;
+    rows.push(
+      [
+        `(d) GET /api/cases at ${register.cases} cases, ${register.clients} clients p50 / p99 / max`,
+        row('', h.api.latencyMs, h.api.perS),
+        `p99 ≤ ${REGISTER_TARGET_P99_MS} ms`,
+        yes(register.p99Met),
+      ],
+      [`    ?status=Triage`, row('', h.triage.latencyMs, h.triage.perS), '', ''],
+      [`    ?q=…`, row('', h.search.latencyMs, h.search.perS), '', ''],
+      [`    baseline: GET /healthz`, row('', h.healthz.latencyMs, h.healthz.perS), 'floor', ''],
+      [
+        `    baseline: listCases() direct, ${register.clients} at a time`,
+        row('', register.db.api.latencyMs, register.db.api.perS, 'calls/s'),
+        'database',
+        '',
+      ],
+    );
+  }
   if (rows.length) out(table(['figure', 'value', 'target', ''], rows));
   out(`total bench time ${round(totalMs / 1000, 1)} s`);
   if (errors.length) {
@@ -155,6 +183,7 @@ function report(
     latency,
     reply,
     backlog,
+    register,
     errors,
   };
   out(`BENCH_JSON ${JSON.stringify(json)}`);
@@ -166,6 +195,7 @@ async function main(): Promise<number> {
   let latency: LatencyResult | undefined;
   let reply: ReplyResult | undefined;
   let backlog: BacklogResult | undefined;
+  let register: RegisterResult | undefined;
   let interrupted = false;
   const monitor = new NoiseMonitor(5000);
   process.once('SIGINT', () => {
@@ -181,14 +211,18 @@ async function main(): Promise<number> {
     const warmup = intEnv('BENCH_LATENCY_WARMUP', 3);
     const loaders = Math.max(1, intEnv('BENCH_LOAD_CONNECTIONS', 4));
     const backlogTimeLimitS = Math.max(10, intEnv('BENCH_BACKLOG_TIMEOUT_S', 1800));
+    const registerN = intEnv('BENCH_REGISTER_N', 5000);
     const n0 = noise();
-    out(`Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}`);
+    out(
+      `Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}, register N=${registerN}`,
+    );
     note(
       `${n0.cores} cores, load average ${round(n0.load1, 2)}, ${n0.jestProcesses} jest process(es) running` +
         (n0.jestProcesses > 0 ? ': timings may be noisy' : ''),
     );
-    const rig = await startRig();
-    if (latencyN > 0) {
+    // Dovecot and the shared database only when a mail part runs; (d) needs only a database.
+    const rig = latencyN > 0 || replyN > 0 || backlogN > 0 ? await startRig() : undefined;
+    if (rig && latencyN > 0) {
       try {
         latency = await partLatency(rig, latencyN, warmup);
         printLatency(latency);
@@ -196,7 +230,7 @@ async function main(): Promise<number> {
         errors.push(`(a) latency: ${(err as Error).stack ?? String(err)}`);
       }
     }
-    if (replyN > 0 && !interrupted) {
+    if (rig && replyN > 0 && !interrupted) {
       try {
         reply = await partReply(rig, replyN);
         printReply(reply);
@@ -204,7 +238,7 @@ async function main(): Promise<number> {
         errors.push(`(c) reply: ${(err as Error).stack ?? String(err)}`);
       }
     }
-    if (backlogN > 0 && !interrupted) {
+    if (rig && backlogN > 0 && !interrupted) {
       try {
         backlog = await partBacklog(rig, backlogN, loaders, backlogTimeLimitS);
         printBacklog(backlog);
@@ -215,6 +249,21 @@ async function main(): Promise<number> {
           printBacklog(partial);
         }
         errors.push(`(b) backlog: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+    if (registerN > 0 && !interrupted) {
+      try {
+        register = await partRegister(rig?.baseUri, {
+          requests: registerN,
+          cases: Math.max(100, intEnv('BENCH_REGISTER_CASES', 10_000)),
+          clients: Math.max(1, intEnv('BENCH_REGISTER_CLIENTS', 50)),
+          warmup: intEnv('BENCH_REGISTER_WARMUP', 200),
+          filteredRequests: intEnv('BENCH_REGISTER_FILTERED_N', 1000),
+          timeLimitS: Math.max(10, intEnv('BENCH_REGISTER_TIMEOUT_S', 90)),
+        });
+        printRegister(register);
+      } catch (err) {
+        errors.push(`(d) register: ${(err as Error).stack ?? String(err)}`);
       }
     }
   } catch (err) {
@@ -228,7 +277,7 @@ async function main(): Promise<number> {
       `(max ${seen.maxJestProcesses}), highest 1-minute load average ${seen.maxLoad1} on ${os.cpus().length} cores` +
       (seen.samplesWithJest > 0 ? ': timings may be noisy' : ''),
   );
-  report(latency, reply, backlog, errors, performance.now() - began, seen);
+  report(latency, reply, backlog, register, errors, performance.now() - began, seen);
   return errors.length ? 1 : 0;
 }
 
