@@ -101,3 +101,9 @@ export async function attachmentOf(caseKey: string, sha: string) {
   const content = await getBlob(sha);
   return content && { filename: meta.filename, content };
 }
+
+/** The HTML of one of this case's emails, as received (sanitise before showing), or undefined. */
+export async function emailHtmlOf(caseKey: string, entryId: string): Promise<string | undefined> {
+  const entry = await TimelineEntry.findById(entryId).lean<TimelineDoc>();
+  return entry?.caseKey === caseKey ? entry.email?.html || undefined : undefined;
+}

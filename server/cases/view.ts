@@ -129,6 +129,10 @@ function timelineJson(entry: TimelineDoc) {
     out.email = {
       ...rest,
       html: safe?.html,
+      /** The same HTML as a sandboxed document, for an iframe (server/http/email-html.ts). */
+      htmlUrl: html
+        ? `/api/cases/${encodeURIComponent(entry.caseKey)}/timeline/${encodeURIComponent(entry._id)}/html`
+        : undefined,
       blockedImages: safe?.blockedImages ?? 0,
       attachments: attachments.map((a) => ({
         ...a,

@@ -10,6 +10,7 @@ import { caseDetail } from '../cases/view';
 import { ReplyError, sendReply } from '../conversation/replies';
 import type { ConversationSettings } from '../mail/ingest';
 import { parseBody } from './body';
+import { emailHtmlRoute } from './email-html';
 import { HttpError } from './errors';
 import { memberRoutes } from './member-routes';
 import { openApiDocument } from './openapi';
@@ -211,6 +212,7 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
           .catch((err: unknown) => next(asHttpError(err, req.user)));
       },
     },
+    emailHtmlRoute,
     ...triageRoutes(playbook),
     ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
     ...passkeyApiRoutes({

@@ -110,14 +110,19 @@ const REL = 'noopener noreferrer nofollow';
  */
 const DROPPED_IMAGE = '<img />';
 
-export function sanitizeEmailHtml(html: string): SanitizedHtml {
+export interface SanitizeOptions {
+  /** Keep remote images (the member asked to load them for this message); off by default. */
+  remoteImages?: boolean;
+}
+
+export function sanitizeEmailHtml(html: string, opts: SanitizeOptions = {}): SanitizedHtml {
   let blockedImages = 0;
   const seen = new Set<string>();
   const removed = { add: (what: string) => seen.size < MAX_REMOVED && seen.add(what) };
 
   const check = (tag: string, input: sanitizeHtml.Attributes): sanitizeHtml.Tag => {
     // A remote background image (<body background>, <td background>) is a beacon like any <img>.
-    if (input.background !== undefined && REMOTE.test(browserUrl(input.background))) {
+    if (input.background !== undefined && REMOTE.test(browserUrl(input.background)) && !opts.remoteImages) {
       blockedImages++;
       delete input.background;
     }
@@ -158,7 +163,7 @@ export function sanitizeEmailHtml(html: string): SanitizedHtml {
 
     if (tag === 'img') {
       const src = browserUrl(attribs.src ?? '');
-      if (INLINE_IMAGE.test(src)) attribs.src = src;
+      if (INLINE_IMAGE.test(src) || (opts.remoteImages && /^https?:/i.test(src))) attribs.src = src;
       else {
         if (REMOTE.test(src)) blockedImages++;
         else removed.add(`img[src=${schemeOf(src) ? `${schemeOf(src)}:` : src ? 'relative' : 'none'}]`);
@@ -175,7 +180,7 @@ export function sanitizeEmailHtml(html: string): SanitizedHtml {
     allowedStyles: { '*': STYLES },
     parseStyleAttributes: true,
     allowedSchemes: LINK_SCHEMES,
-    allowedSchemesByTag: { img: ['cid', 'data'] },
+    allowedSchemesByTag: { img: opts.remoteImages ? ['cid', 'data', 'http', 'https'] : ['cid', 'data'] },
     allowProtocolRelative: false,
     disallowedTagsMode: 'discard',
     nonTextTags: DROP_WITH_CONTENT,

@@ -89,6 +89,7 @@ describe('when a member who is not its owner tries every case route of a restric
         'PATCH /cases/:key',
         'POST /cases/:key/replies',
         'GET /cases/:key/attachments/:sha256',
+        'GET /cases/:key/timeline/:entry/html',
         'POST /cases/:key/notes',
         'POST /cases/:key/vendor-updates',
         'PUT /cases/:key/checklist/:item',

@@ -75,6 +75,8 @@ export interface TimelineView {
     to: { address: string }[];
     subject: string;
     text: string;
+    /** The HTML as a sandboxed document of its own, when the email has HTML. */
+    htmlUrl?: string;
     html?: string;
     inReplyTo?: string;
     references?: string[];
