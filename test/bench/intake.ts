@@ -163,7 +163,7 @@ function report(
       [
         `    baseline: listCases() direct, ${register.clients} at a time`,
         row('', register.db.api.latencyMs, register.db.api.perS, 'calls/s'),
-        'database',
+        'no HTTP',
         '',
       ],
     );
