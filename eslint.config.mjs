@@ -15,8 +15,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['pwa/**/*.js'],
+    files: ['pwa/src/app/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['pwa/src/sw/**/*.ts'],
+    languageOptions: { globals: { ...globals.serviceworker } },
   },
   {
     files: ['bin/**/*.js'],

@@ -121,9 +121,11 @@ const ENTRY_PARTS = ['notice', 'by', 'change', 'note', 'vendorUpdate', 'checklis
  */
 function timelineJson(entry: TimelineDoc) {
   const out: Record<string, unknown> = { id: entry._id, kind: entry.kind, at: entry.at };
-  for (const part of ENTRY_PARTS) if (entry[part]) out[part] = entry[part];
+  // Parts an entry does not have can read back as empty objects: leave them out.
+  const present = (v: unknown) => !!v && Object.keys(v).length > 0;
+  for (const part of ENTRY_PARTS) if (present(entry[part])) out[part] = entry[part];
   const email = entry.email;
-  if (email) {
+  if (present(email) && email?.direction) {
     const { html, attachments, ...rest } = email;
     const safe = html ? sanitizeEmailHtml(html) : undefined;
     out.email = {

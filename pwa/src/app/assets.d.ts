@@ -1,0 +1,2 @@
+/** Stylesheets are imported for their side effect: esbuild writes them to app.css. */
+declare module '*.css';

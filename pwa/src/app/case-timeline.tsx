@@ -1,0 +1,87 @@
+import { EmailView } from './email';
+import { CLOSURE_LABELS, shown, when } from './format';
+import type { CaseDetail, TimelineEntry } from './types';
+
+/** The case's story, oldest first: mail in and out, notes, changes, vendor updates, ticks. */
+export function Timeline({ c }: { c: CaseDetail }) {
+  return (
+    <section class="card" aria-labelledby="timeline-h">
+      <h2 id="timeline-h">Timeline</h2>
+      <ol class="timeline">
+        {c.timeline.map((e) => (
+          <li key={e.id} class={`entry entry-${e.kind}`}>
+            <Entry c={c} e={e} />
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+const fieldName = (f: string) =>
+  f.startsWith('closure.')
+    ? `Closure: ${CLOSURE_LABELS[f.slice(8)] ?? f.slice(8)}`
+    : f.startsWith('fields.')
+      ? f.slice(7)
+      : f;
+
+function Entry({ c, e }: { c: CaseDetail; e: TimelineEntry }) {
+  const meta = (
+    <p class="meta">
+      <time dateTime={e.at}>{when(e.at)}</time>
+      {e.by ? ` · ${e.by.name}` : ''}
+    </p>
+  );
+  // Every entry read back from the database carries an (empty) email part: only kind tells.
+  if (e.kind === 'email' && e.email)
+    return <EmailView caseKey={c.key} entryId={e.id} email={e.email} at={e.at} />;
+  if (e.kind === 'note' && e.note)
+    return (
+      <>
+        <h3>Note</h3>
+        {meta}
+        <p class="text">{e.note.text}</p>
+      </>
+    );
+  if (e.kind === 'change' && e.change)
+    return (
+      <>
+        <h3>Changed</h3>
+        {meta}
+        <ul class="changes">
+          {e.change.changes.map((ch, i) => (
+            <li key={i}>
+              {fieldName(ch.field)}: {shown(ch.from)} → {shown(ch.to)}
+            </li>
+          ))}
+        </ul>
+        {e.change.reason ? <p class="text">Reason: {e.change.reason}</p> : null}
+      </>
+    );
+  if (e.kind === 'vendor-update' && e.vendorUpdate)
+    return (
+      <>
+        <h3>
+          Vendor update: {e.vendorUpdate.vendor}
+          {e.vendorUpdate.reference ? ` (${e.vendorUpdate.reference})` : ''}
+        </h3>
+        {meta}
+        <p class="text">{e.vendorUpdate.text}</p>
+      </>
+    );
+  if (e.kind === 'checklist' && e.checklist)
+    return (
+      <>
+        <h3>{e.checklist.done ? 'Ticked' : 'Unticked'}</h3>
+        {meta}
+        <p class="text">{e.checklist.label}</p>
+      </>
+    );
+  return (
+    <>
+      <h3>{e.notice ? 'Notice' : e.kind}</h3>
+      {meta}
+      {e.notice ? <p class="text">{e.notice.message}</p> : null}
+    </>
+  );
+}

@@ -1,0 +1,131 @@
+import { useEffect, useState } from 'preact/hooks';
+import { get } from './api';
+import { Closure } from './closure';
+import { Compose } from './compose';
+import { Conflicts } from './conflict';
+import { Checklist, Indicators } from './case-work';
+import { Timeline } from './case-timeline';
+import { Triage } from './case-triage';
+import { person } from './format';
+import { pending, sent } from './outbox';
+import { conflicts, say, useCell } from './store';
+import { CASE_TYPES, statusLabel, type CaseDetail } from './types';
+import { ErrorText, Freshness, Screen, useLoad } from './ui';
+import { casePath, writeCase, type CaseWrite } from './writes';
+import './case.css';
+
+/** What a section calls to change the case: resolves once done, queued or in conflict. */
+export type Apply = (w: CaseWrite) => Promise<void>;
+
+export function CaseScreen(props: { caseKey: string }) {
+  const key = props.caseKey;
+  const lastSent = useCell(sent);
+  const loaded = useLoad(() => get<CaseDetail>(casePath(key)), [key]);
+  const [c, setCase] = useState<CaseDetail>();
+  useEffect(() => setCase(loaded.data), [loaded.data]);
+  // A queued write of this case reached the desk: show the case as it is now.
+  useEffect(() => {
+    if (lastSent.caseKey === key) loaded.reload();
+  }, [lastSent.n]);
+  // A write was refused as stale: show the case as it is now, beside what was tried.
+  const conflicted = useCell(conflicts).filter((x) => x.caseKey === key).length;
+  useEffect(() => {
+    if (conflicted) loaded.reload();
+  }, [conflicted]);
+
+  const apply: Apply = async (w) => {
+    const result = await writeCase(w);
+    if (result.state === 'done') {
+      const body = result.body as Partial<CaseDetail> | undefined;
+      if (body && body.key === key && Array.isArray(body.timeline)) setCase(body as CaseDetail);
+      else loaded.reload();
+      say(`${w.label}: done.`);
+    } else if (result.state === 'queued') {
+      say(`${w.label}: pending, sent when the connection returns.`);
+    } else {
+      say(`${w.label} was not applied: the case changed meanwhile. Compare and decide below.`, 'error');
+    }
+  };
+
+  const title = c ? c.key : key;
+  return (
+    <Screen
+      title={title}
+      sub={
+        <p class="back">
+          <a href="#/">Back to inbox</a>
+        </p>
+      }
+    >
+      <Freshness cachedAt={loaded.cachedAt} loading={loaded.loading} />
+      <ErrorText error={loaded.error} />
+      <Conflicts caseKey={key} apply={apply} />
+      {c ? <CaseBody c={c} apply={apply} /> : null}
+    </Screen>
+  );
+}
+
+function CaseBody({ c, apply }: { c: CaseDetail; apply: Apply }) {
+  const firstIn = c.timeline.find((e) => e.kind === 'email' && e.email?.direction === 'in')?.email;
+  const verified = firstIn?.verdict?.verdict === 'pass';
+  return (
+    <>
+      <section class="case-head" aria-label="Summary">
+        <p class="subject-line">{c.subject || '(no subject)'}</p>
+        <p class="chips">
+          <span class={`sev sev-${c.severity.toLowerCase()}`}>{c.severity}</span>
+          <span class="chip" title={CASE_TYPES[c.type]}>
+            {c.type}
+          </span>
+          <span class="chip">{statusLabel(c.status)}</span>
+          {verified ? <span class="badge ok">verified sender</span> : null}
+          {firstIn?.verdict?.verdict === 'fail' ? <span class="badge warn">sender not verified</span> : null}
+          {c.restricted ? <span class="badge warn">restricted</span> : null}
+        </p>
+        <dl class="facts">
+          <dt>Reporter</dt>
+          <dd>{person(c.reporter)}</dd>
+          <dt>Owner</dt>
+          <dd>{c.owner?.name ?? 'nobody yet'}</dd>
+          {c.vendorContact ? (
+            <>
+              <dt>Vendor</dt>
+              <dd>
+                {[c.vendorContact.organisation, c.vendorContact.name, c.vendorContact.ticket]
+                  .filter(Boolean)
+                  .join(' · ')}
+              </dd>
+            </>
+          ) : null}
+        </dl>
+      </section>
+      <Pending caseKey={c.key} />
+      <Triage c={c} apply={apply} />
+      <Indicators c={c} />
+      <Checklist c={c} apply={apply} />
+      <Timeline c={c} />
+      <Closure c={c} apply={apply} />
+      <Compose c={c} apply={apply} />
+    </>
+  );
+}
+
+/** Writes of this case still in the outbox. */
+function Pending({ caseKey }: { caseKey: string }) {
+  const queued = useCell(pending).filter((w) => w.caseKey === caseKey);
+  if (!queued.length) return null;
+  return (
+    <section class="card pending-list" aria-labelledby="pending-h">
+      <h2 id="pending-h">Pending ({queued.length})</h2>
+      <p>Saved on this phone; sent in this order when the connection returns.</p>
+      <ul>
+        {queued.map((w) => (
+          <li key={w.id}>
+            <span class="badge pending">pending</span> {w.label}
+            {typeof w.body.text === 'string' ? <q class="quote">{w.body.text}</q> : null}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,152 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { ApiError, NetworkError, ensureCsrf, request, setCsrf } from './api';
+import { cell, conflicts, say, type Conflict } from './store';
+import type { CaseSummary } from './types';
+
+/**
+ * Writes made offline wait here, in IndexedDB, and are sent in the order they were made when the
+ * connection returns or the page starts. A write the desk refuses as stale (412) becomes a
+ * conflict for the member to decide; nothing is ever overwritten silently.
+ */
+
+export interface QueuedWrite {
+  /** The queue's order (IndexedDB key). */
+  seq?: number;
+  /** Sent as Idempotency-Key, so a retried reply sends one mail. */
+  id: string;
+  caseKey: string;
+  /** What the member did, in their words ("Note", "Status: Monitoring"). */
+  label: string;
+  method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  body: Record<string, unknown>;
+  queuedAt: string;
+}
+
+interface OutboxDb extends DBSchema {
+  outbox: { key: number; value: QueuedWrite };
+  conflicts: { key: string; value: Conflict };
+}
+
+let dbPromise: Promise<IDBPDatabase<OutboxDb>> | undefined;
+const db = () =>
+  (dbPromise ??= openDB<OutboxDb>('tocsin', 1, {
+    upgrade(d) {
+      d.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+      d.createObjectStore('conflicts', { keyPath: 'id' });
+    },
+  }));
+
+/** The writes still waiting, oldest first. */
+export const pending = cell<QueuedWrite[]>([]);
+
+/** Bumped each time a queued write reached the desk, with the case it changed. */
+export const sent = cell<{ caseKey: string; n: number }>({ caseKey: '', n: 0 });
+
+/** Another write failed for good (not a conflict): shown to the member with the desk's reason. */
+export const failed = cell<{ write: QueuedWrite; message: string }[]>([]);
+
+async function reload(): Promise<void> {
+  const d = await db();
+  pending.set(await d.getAll('outbox'));
+  conflicts.set(await d.getAll('conflicts'));
+}
+
+export async function loadOutbox(): Promise<void> {
+  try {
+    await reload();
+  } catch {
+    // No IndexedDB (a private window in some browsers): writes then need the network.
+  }
+}
+
+export const newId = () =>
+  typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+export async function enqueue(write: Omit<QueuedWrite, 'seq' | 'queuedAt'>): Promise<void> {
+  await (await db()).add('outbox', { ...write, queuedAt: new Date().toISOString() });
+  await reload();
+}
+
+export async function addConflict(write: Omit<QueuedWrite, 'seq' | 'queuedAt'>, current: unknown) {
+  const conflict: Conflict = {
+    id: write.id,
+    caseKey: write.caseKey,
+    label: write.label,
+    method: write.method,
+    path: write.path,
+    body: write.body,
+    current: current as Conflict['current'],
+  };
+  try {
+    await (await db()).put('conflicts', conflict);
+    await reload();
+  } catch {
+    conflicts.set([...conflicts.get().filter((c) => c.id !== conflict.id), conflict]);
+  }
+}
+
+export async function dropConflict(id: string): Promise<void> {
+  try {
+    await (await db()).delete('conflicts', id);
+    await reload();
+  } catch {
+    conflicts.set(conflicts.get().filter((c) => c.id !== id));
+  }
+}
+
+export const send = (w: Pick<QueuedWrite, 'id' | 'method' | 'path' | 'body'>) =>
+  request<unknown>(w.method, w.path, w.body, { 'idempotency-key': w.id });
+
+let flushing: Promise<void> | undefined;
+
+/** Sends the queue in order; stops at the first write that gets no answer. */
+export function flush(): Promise<void> {
+  return (flushing ??= sendAll().finally(() => (flushing = undefined)));
+}
+
+async function sendAll(): Promise<void> {
+  const d = await db();
+  // Writes queued against one version of a case: once ours moved it on, the next ones follow.
+  const moved = new Map<string, { from: number; to: number }>();
+  let csrfRetried = false;
+  for (;;) {
+    const [write] = await d.getAll('outbox', undefined, 1);
+    if (!write) break;
+    const body = { ...write.body };
+    const m = moved.get(write.caseKey);
+    if (m && body.version === m.from) body.version = m.to;
+    try {
+      await ensureCsrf();
+      const answer = await send({ ...write, body });
+      const next = (answer.body as Partial<CaseSummary> | undefined)?.version;
+      if (typeof body.version === 'number' && typeof next === 'number')
+        moved.set(write.caseKey, { from: m?.from ?? (write.body.version as number), to: next });
+      await d.delete('outbox', write.seq!);
+      sent.set({ caseKey: write.caseKey, n: sent.get().n + 1 });
+    } catch (err) {
+      if (err instanceof NetworkError) break;
+      if (err instanceof ApiError && err.code === 'csrf' && !csrfRetried) {
+        csrfRetried = true;
+        setCsrf(undefined);
+        continue;
+      }
+      if (err instanceof ApiError && err.status === 401) break;
+      if (err instanceof ApiError && err.status >= 500) break;
+      await d.delete('outbox', write.seq!);
+      if (err instanceof ApiError && err.status === 412) {
+        await addConflict({ ...write, body }, err.body.current);
+      } else {
+        failed.set([...failed.get(), { write, message: err instanceof Error ? err.message : String(err) }]);
+        say(
+          `${write.label} on ${write.caseKey} was refused: ${err instanceof Error ? err.message : ''}`,
+          'error',
+        );
+      }
+    } finally {
+      await reload();
+    }
+  }
+}

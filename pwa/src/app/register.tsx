@@ -1,0 +1,161 @@
+import { useState } from 'preact/hooks';
+import { get } from './api';
+import { CaseList } from './case-list';
+import { go } from './route';
+import { CASE_TYPES, SEVERITIES, STATUSES, statusLabel, type CaseSummary } from './types';
+import { ErrorText, Field, Freshness, Screen, Select, useLoad } from './ui';
+
+const PAGE = 25;
+const FILTERS = ['q', 'type', 'severity', 'status', 'service', 'owner', 'vendor', 'from', 'to'] as const;
+type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+
+const any = (label: string, options: [string, string][]): [string, string][] => [['', label], ...options];
+
+/** The case register: every case, filtered, a page at a time, and the same list as CSV. */
+export function Register(props: { query: URLSearchParams }) {
+  const applied: Filters = {};
+  for (const f of FILTERS) {
+    const v = props.query.get(f);
+    if (v) applied[f] = v;
+  }
+  const offset = Math.max(0, Number(props.query.get('offset')) || 0);
+  const filterQuery = new URLSearchParams(applied as Record<string, string>).toString();
+  const [form, setForm] = useState<Filters>(applied);
+  const list = useLoad(
+    () =>
+      get<{ cases: CaseSummary[]; next: number | null }>(
+        `/api/cases?${filterQuery}${filterQuery ? '&' : ''}limit=${PAGE}&offset=${offset}`,
+      ),
+    [filterQuery, offset],
+  );
+  const set = (k: keyof Filters) => (v: string) => setForm({ ...form, [k]: v });
+  const to = (filters: Filters, at = 0) => {
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v) as [string, string][]);
+    if (at) q.set('offset', String(at));
+    go(`#/register${q.toString() ? `?${q}` : ''}`);
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    to(form);
+  };
+
+  return (
+    <Screen title="Register">
+      <form class="card filters" onSubmit={submit} aria-label="Filters" role="search">
+        <Field
+          label="Search key, subject or reporter"
+          type="search"
+          value={form.q ?? ''}
+          onInput={set('q')}
+        />
+        <details open={Object.keys(applied).some((k) => k !== 'q')}>
+          <summary>More filters</summary>
+          <div class="pair">
+            <Select
+              label="Type"
+              value={form.type ?? ''}
+              options={any(
+                'Any type',
+                Object.keys(CASE_TYPES).map((t) => [t, t]),
+              )}
+              onChange={set('type')}
+            />
+            <Select
+              label="Severity"
+              value={form.severity ?? ''}
+              options={any(
+                'Any severity',
+                SEVERITIES.map((s) => [s, s]),
+              )}
+              onChange={set('severity')}
+            />
+          </div>
+          <div class="pair">
+            <Select
+              label="Status"
+              value={form.status ?? ''}
+              options={any(
+                'Any status',
+                STATUSES.map((s) => [s, statusLabel(s)]),
+              )}
+              onChange={set('status')}
+            />
+            <Select
+              label="Owner"
+              value={form.owner ?? ''}
+              options={any('Anyone', [
+                ['me', 'Me'],
+                ['none', 'Nobody'],
+              ])}
+              onChange={set('owner')}
+            />
+          </div>
+          <div class="pair">
+            <Field label="Service" value={form.service ?? ''} onInput={set('service')} />
+            <Select
+              label="Vendor involved"
+              value={form.vendor ?? ''}
+              options={any('Either', [
+                ['yes', 'Yes'],
+                ['no', 'No'],
+              ])}
+              onChange={set('vendor')}
+            />
+          </div>
+          <div class="pair">
+            <Field label="Created from" type="date" value={form.from ?? ''} onInput={set('from')} />
+            <Field label="Created to" type="date" value={form.to ?? ''} onInput={set('to')} />
+          </div>
+        </details>
+        <div class="actions">
+          <button type="submit" class="primary">
+            Show cases
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setForm({});
+              to({});
+            }}
+          >
+            Clear filters
+          </button>
+        </div>
+      </form>
+      <p class="export">
+        <a href={`/api/cases.csv${filterQuery ? `?${filterQuery}` : ''}`} download>
+          Export these cases as CSV
+        </a>
+      </p>
+      <Freshness cachedAt={list.cachedAt} loading={list.loading} />
+      <ErrorText error={list.error} />
+      {list.data ? (
+        <>
+          <CaseList cases={list.data.cases} empty="No case matches." showStatus />
+          <nav class="actions paging" aria-label="Pages">
+            <button
+              type="button"
+              class="secondary"
+              disabled={offset === 0}
+              onClick={() => to(applied, Math.max(0, offset - PAGE))}
+            >
+              Previous page
+            </button>
+            <span class="muted small">
+              {list.data.cases.length ? `${offset + 1}–${offset + list.data.cases.length}` : ''}
+            </span>
+            <button
+              type="button"
+              class="secondary"
+              disabled={list.data.next === null}
+              onClick={() => to(applied, list.data!.next ?? 0)}
+            >
+              Next page
+            </button>
+          </nav>
+        </>
+      ) : null}
+    </Screen>
+  );
+}

@@ -1,0 +1,164 @@
+/** The shapes the desk's API answers with (README "API"), as far as the page reads them. */
+
+export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+
+export interface Person {
+  id: string;
+  name: string;
+}
+
+export interface Address {
+  name?: string;
+  address: string;
+}
+
+export interface Me {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  signedInWith?: 'cookie' | 'bearer';
+  csrfToken?: string;
+  sessions: SessionInfo[];
+}
+
+export interface SessionInfo {
+  id: string;
+  current: boolean;
+  method: string;
+  userAgent?: string;
+  ip?: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+export interface PasskeyInfo {
+  id: string;
+  name: string;
+  deviceType?: string;
+  backedUp?: boolean;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+/** A case as lists show it: in full, or as a stub when it is restricted from this member. */
+export interface CaseSummary {
+  key: string;
+  type: string;
+  severity: Severity;
+  status: string;
+  hidden?: boolean;
+  restricted?: boolean;
+  subject?: string;
+  reporter?: Address;
+  owner: Person | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  /** Not in the list JSON yet: the first inbound email's sender verdict, when the desk adds it. */
+  senderVerdict?: string;
+}
+
+export interface VendorContact {
+  name?: string;
+  organisation?: string;
+  email?: string;
+  phone?: string;
+  ticket?: string;
+}
+
+export interface FollowUp {
+  task: string;
+  owner: string;
+  due: string;
+}
+
+export interface ClosureRecord {
+  rootCause?: string;
+  vendorActions?: string;
+  accountChanges?: string;
+  followUps?: FollowUp[];
+  lessons?: string;
+  reason?: string;
+}
+
+export interface ChecklistItem {
+  id: string;
+  label: string;
+  section?: string;
+  done: boolean;
+  by?: Person;
+  at?: string;
+}
+
+export interface EmailEntry {
+  direction: 'in' | 'out';
+  from?: Address;
+  to: Address[];
+  cc?: Address[];
+  subject: string;
+  date?: string;
+  text: string;
+  html?: string;
+  blockedImages: number;
+  attachments: { filename: string; contentType?: string; size?: number; sha256: string; url: string }[];
+  verdict?: { verdict: string; reasons: string[] };
+  classification?: { kind: string; reasons: string[] };
+  delivery?: { state: string; attempts: number; lastError?: string };
+}
+
+export interface TimelineEntry {
+  id: string;
+  kind: string;
+  at: string;
+  by?: Person;
+  email?: EmailEntry;
+  notice?: { code: string; message: string };
+  change?: { changes: { field: string; from: unknown; to: unknown }[]; reason?: string };
+  note?: { text: string };
+  vendorUpdate?: { vendor: string; reference?: string; text: string; receivedAt?: string };
+  checklist?: { item: string; label: string; done: boolean };
+}
+
+export interface CaseDetail extends CaseSummary {
+  subject: string;
+  reporter: Address;
+  allowedStatuses: string[];
+  reopenTo?: string;
+  personalData: boolean;
+  vendorContact: VendorContact | null;
+  suggestion: { type: string; severity: string; reasons: string[] };
+  fields: Record<string, string>;
+  missingFields: { id: string; label: string }[];
+  checklist: ChecklistItem[];
+  closure: { record: ClosureRecord | null; required: string[]; missing: string[] };
+  indicators: { type: string; value: string; display: string; reports: number }[];
+  timeline: TimelineEntry[];
+}
+
+/** The case types of the default playbook (PRODUCT.md); the desk may know others. */
+export const CASE_TYPES: Record<string, string> = {
+  SUP: 'Standard support request',
+  INC: 'Urgent incident',
+  DEV: 'Personal device security',
+  ABU: 'Abuse report',
+  DAT: 'Data incident',
+  PHI: 'Phishing report',
+};
+
+export const SEVERITIES: Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
+
+export const STATUSES = [
+  'New',
+  'Triage',
+  'InProgress',
+  'WaitingForVendor',
+  'Monitoring',
+  'Escalated',
+  'Closed',
+];
+
+/** How a status reads to a person. */
+export const statusLabel = (s: string) =>
+  ({ InProgress: 'In progress', WaitingForVendor: 'Waiting for vendor' })[s] ?? s;

@@ -1,0 +1,358 @@
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { addUser } from '../../server/auth/users';
+import type { ImapConfig } from '../../server/config';
+import { mailFor, startConversationRig, waitForCase, type ConversationRig } from '../support/conversation';
+import type { Desk } from '../support/desk';
+import { newMailbox, uniqueName } from '../support/env';
+import { compose } from '../support/mail';
+import { waitFor } from '../support/wait';
+
+/**
+ * The PWA's page in real headless Chromium, at a phone's size, against the desk in-process with
+ * its real database, Dovecot and SMTP relay: signing in by a link read from the member's mailbox,
+ * a passkey from the DevTools virtual authenticator, triage of a case made from real mail, a
+ * reply that arrives in the reporter's mailbox, the closure gate, a conflict, the offline outbox,
+ * and axe-core on every screen.
+ */
+
+const ROOT = path.join(__dirname, '..', '..');
+const PWA = path.join(ROOT, 'pwa');
+const AXE = require.resolve('axe-core/axe.min.js');
+const SCREENSHOTS = process.env.TOCSIN_SCREENSHOTS ?? path.join(os.tmpdir(), 'tocsin-pwa-screens');
+
+/** The newest modification time under a path (file or folder). */
+function newest(p: string): number {
+  const s = statSync(p);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(s.mtimeMs, ...readdirSync(p).map((f) => newest(path.join(p, f))));
+}
+
+/** Builds pwa/dist when it is missing or older than its sources, and returns a private copy of it. */
+function builtPwa(): string {
+  const app = path.join(PWA, 'dist', 'app.js');
+  const sources = ['src', 'public', 'build.ts', 'build-sw.ts']
+    .map((f) => path.join(PWA, f))
+    .filter((f) => existsSync(f));
+  if (!existsSync(app) || statSync(app).mtimeMs < Math.max(...sources.map(newest)))
+    execFileSync(process.execPath, ['--import', 'tsx', 'pwa/build.ts'], { cwd: ROOT, stdio: 'pipe' });
+  // A copy, so that another test file rebuilding pwa/dist meanwhile does not pull files away.
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'tocsin-pwa-'));
+  cpSync(path.join(PWA, 'dist'), copy, { recursive: true });
+  return copy;
+}
+
+/**
+ * Serves the built page where the desk serves its static files, behind the desk's own headers
+ * (CSP included). Until server/http/app.ts points PWA_DIR at pwa/dist, this is what makes the
+ * desk serve the build; afterwards it only swaps in the private copy.
+ */
+function serveBuild(desk: Desk, dir: string): void {
+  const layer = (desk.app.router as unknown as { stack: { name: string; handle: unknown }[] }).stack.find(
+    (l) => l.name === 'serveStatic',
+  );
+  if (!layer) throw new Error('the desk serves no static files');
+  layer.handle = express.static(dir, { index: 'index.html', dotfiles: 'ignore' });
+}
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+}
+
+let rig: ConversationRig;
+let desk: Desk;
+let dist: string;
+let memberBox: ImapConfig;
+let reporter: ImapConfig;
+let caseKey: string;
+let tag: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const cspErrors: string[] = [];
+
+/** axe-core finds no serious or critical violation on the screen shown; a screenshot is saved. */
+async function checkScreen(name: string): Promise<void> {
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  await page.setViewportSize({ width: 360, height: 740 });
+  // The page's CSP (script-src 'self') refuses the inline tag addScriptTag writes; DevTools does not.
+  const has = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe === 'object');
+  if (!has) await page.evaluate(`${readFileSync(AXE, 'utf8')}\n;0`);
+  const result = (await page.evaluate(() =>
+    (globalThis as unknown as { axe: { run(o: object): Promise<unknown> } }).axe.run({
+      resultTypes: ['violations'],
+    }),
+  )) as AxeResult;
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect({ screen: name, violations: bad }).toEqual({ screen: name, violations: [] });
+}
+
+const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+beforeAll(async () => {
+  dist = builtPwa();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  rig = await startConversationRig();
+  desk = rig.desk;
+  serveBuild(desk, dist);
+  memberBox = await newMailbox('member');
+  await addUser(memberBox.user, 'Mo Member', 'member');
+  reporter = await newMailbox('reporter');
+  tag = uniqueName('pwa');
+  await rig.send(
+    await compose({
+      from: `Ren Reporter <${reporter.user}>`,
+      to: rig.deskBox.user,
+      subject: `The members wiki rejects my password ${tag}`,
+      text: 'Since this morning the wiki at https://wiki.example.org says my password is wrong.',
+      html: '<p>Since this morning the <a href="https://wiki.example.org">wiki</a> says my password is wrong.</p>',
+    }),
+    reporter.user,
+  );
+  caseKey = await waitFor('the case', async () => {
+    const res = await desk.api<{ cases: { key: string }[] }>(`/api/cases?q=${tag}`);
+    return res.body.cases[0]?.key ?? null;
+  });
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--host-resolver-rules=MAP localhost 127.0.0.1'],
+  });
+  context = await browser.newContext({ viewport: { width: 360, height: 740 }, hasTouch: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/.test(m.text()) && !/frame-ancestors/.test(m.text()))
+      cspErrors.push(m.text());
+  });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+}, 60_000);
+
+afterEach(async () => {
+  const state = (expect.getState() as { currentTestName?: string }).currentTestName;
+  if (process.env.TOCSIN_PWA_DEBUG && page) {
+    process.stderr.write(
+      `--- after ${state}\n${await page
+        .locator('main')
+        .innerText()
+        .catch(() => '')}\n`,
+    );
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await rig?.stop();
+  if (dist) rmSync(dist, { recursive: true, force: true });
+});
+
+describe('when a member signs in to the PWA', () => {
+  it('then a link read from their own mailbox signs them in, and the inbox shows the new case', async () => {
+    await page.goto(`${desk.publicUrl}/`);
+    await heading('Sign in').waitFor();
+    await checkScreen('sign-in');
+    await page.getByLabel('Your email address').fill(memberBox.user);
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await page.getByRole('heading', { name: 'Check your mail' }).waitFor();
+
+    const [mail] = await mailFor(memberBox, 1);
+    const link = /https?:\/\/\S+\/auth\/magic\?token=[\w-]+/.exec(mail!.text)![0];
+    await page.goto(link);
+    await page.getByRole('button', { name: 'Sign in to Tocsin' }).click();
+    await heading('Inbox').waitFor();
+    const row = page.getByRole('link', { name: new RegExp(caseKey) });
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toContain(`The members wiki rejects my password ${tag}`);
+    await checkScreen('inbox');
+  });
+
+  it('then it offers a passkey, and after signing out the passkey signs the member in', async () => {
+    await page.getByRole('heading', { name: 'Sign in faster next time' }).waitFor();
+    await page.getByLabel('Name for this passkey').fill('Test phone');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('Passkey "Test phone" added').waitFor();
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await heading('Settings').waitFor();
+    await page.getByText('Test phone', { exact: true }).waitFor();
+    await page.getByText('This device', { exact: true }).waitFor();
+    await checkScreen('settings');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in').waitFor();
+
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await heading('Inbox').waitFor();
+    const me = await page.evaluate(() => fetch('/api/me').then((r) => r.json()));
+    expect(me).toMatchObject({
+      email: memberBox.user,
+      sessions: [expect.objectContaining({ method: 'passkey' })],
+    });
+  });
+});
+
+describe('when the member triages the case from real mail and replies', () => {
+  it('then type, severity, owner, status and checklist change on the desk', async () => {
+    await page.getByRole('link', { name: new RegExp(caseKey) }).click();
+    await heading(caseKey).waitFor();
+    await page.getByText(`Ren Reporter <${reporter.user}>`).first().waitFor();
+    // The email's HTML only ever in a sandboxed frame that may not run scripts.
+    const frame = page.locator('iframe.email-html');
+    // Links may open outside it (popups); scripts, forms and same-origin access stay off.
+    expect(await frame.getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
+    expect(await frame.getAttribute('src')).toMatch(
+      new RegExp(`^/api/cases/${caseKey}/timeline/[^/]+/html$`),
+    );
+    await checkScreen('case');
+
+    await page.getByLabel('Type', { exact: true }).selectOption('INC');
+    await page.getByLabel('Severity', { exact: true }).selectOption('SEV3');
+    await page.getByRole('button', { name: 'Confirm type and severity' }).click();
+    await page.getByRole('heading', { name: 'Status: Triage' }).waitFor();
+    await page.getByRole('button', { name: 'Take ownership' }).click();
+    await page.getByRole('button', { name: 'Take ownership' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Move to In progress' }).click();
+    await page.getByRole('heading', { name: 'Status: In progress' }).waitFor();
+    await page.getByRole('checkbox', { name: /Notify committee leadership/ }).check();
+    await page.getByText('1 of').waitFor();
+
+    const c = await waitForCase(
+      desk,
+      caseKey,
+      (v) => (v as unknown as { checklist: { done: boolean }[] }).checklist.some((i) => i.done),
+      'the tick',
+    );
+    expect(c).toMatchObject({
+      type: 'INC',
+      severity: 'SEV3',
+      status: 'InProgress',
+      owner: { name: 'Mo Member' },
+    });
+  });
+
+  it('then a reply sent from the PWA arrives in the reporter’s mailbox', async () => {
+    await page.getByRole('radio', { name: 'Reply' }).check();
+    await page.getByLabel(/^Reply to /).fill(`We reset your wiki password ${tag}; please try again.`);
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    const mail = await mailFor(reporter, 2); // the acknowledgement, then our reply
+    const reply = mail.find((m) => m.text.includes(`We reset your wiki password ${tag}`));
+    expect(reply?.subject).toMatch(new RegExp(`\\[${caseKey}\\]`));
+    await page.locator('.timeline').getByText(`We reset your wiki password ${tag}`).waitFor();
+  });
+
+  it('then a write made against an older version is shown beside the case now, and re-applied', async () => {
+    const now = await desk.api<{ version: number }>(`/api/cases/${caseKey}`);
+    const behind = await desk.api(`/api/cases/${caseKey}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version: now.body.version, severity: 'SEV2' }),
+    });
+    expect(behind.status).toBe(200);
+
+    await page.getByRole('radio', { name: 'Note' }).check();
+    await page.getByLabel('Note for the committee').fill('Checked the wiki logs.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    const conflict = page.getByRole('heading', { name: 'Changed by someone else' });
+    await conflict.waitFor();
+    await expect(page.locator('table.compare').textContent()).resolves.toContain('SEV2');
+    await checkScreen('conflict');
+    await page.getByRole('button', { name: 'Apply mine again' }).click();
+    await conflict.waitFor({ state: 'detached' });
+    await waitForCase(
+      desk,
+      caseKey,
+      (v) =>
+        v.timeline.some((e) => (e as { note?: { text: string } }).note?.text === 'Checked the wiki logs.'),
+      'the re-applied note',
+    );
+    await page.locator('.timeline').getByText('Checked the wiki logs.').waitFor();
+    await page.locator('.timeline').getByRole('heading', { name: 'Changed' }).first().waitFor();
+  });
+
+  it('then a note written offline shows as pending, and reaches the desk when back online', async () => {
+    await context.setOffline(true);
+    await page.getByLabel('Note for the committee').fill('Written on the train.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.getByRole('heading', { name: 'Pending (1)' }).waitFor();
+    await context.setOffline(false);
+    await waitForCase(
+      desk,
+      caseKey,
+      (v) =>
+        v.timeline.some((e) => (e as { note?: { text: string } }).note?.text === 'Written on the train.'),
+      'the note written offline',
+    );
+    await page.getByRole('heading', { name: 'Pending (1)' }).waitFor({ state: 'detached' });
+  });
+});
+
+describe('when the member closes the case', () => {
+  it('then closing is refused until the closure record is complete, and then succeeds', async () => {
+    await page.getByRole('button', { name: 'Move to Monitoring' }).click();
+    await page.getByRole('heading', { name: 'Status: Monitoring' }).waitFor();
+    await page.getByRole('button', { name: 'Close case' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'Not closed' });
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toContain('Root cause');
+    await checkScreen('closure');
+    expect((await desk.api<{ status: string }>(`/api/cases/${caseKey}`)).body.status).toBe('Monitoring');
+
+    const needs = (await desk.api<{ closure: { required: string[] } }>(`/api/cases/${caseKey}`)).body.closure
+      .required;
+    await page.getByLabel(/^Root cause/).fill('A password reset email was filtered as spam.');
+    if (needs.includes('accountChanges'))
+      await page.getByLabel(/^Account or password changes/).fill('Reset the member’s wiki password.');
+    if (needs.includes('lessons')) await page.getByLabel(/^Lessons/).fill('Allow-list the wiki’s sender.');
+    if (needs.includes('followUps')) {
+      await page.getByRole('button', { name: 'Add a follow-up' }).click();
+      await page.getByLabel('Task 1').fill('Review spam rules');
+      await page.getByLabel('Owner').last().fill('Mo Member');
+      await page.getByLabel('Due').fill('2030-01-31');
+    }
+    await page.getByRole('button', { name: 'Close case' }).click();
+    await page.getByRole('button', { name: 'Reopen' }).waitFor();
+    expect((await desk.api<{ status: string }>(`/api/cases/${caseKey}`)).body.status).toBe('Closed');
+  });
+});
+
+describe('when the member opens the register', () => {
+  it('then the filters find the case, and the export link carries them', async () => {
+    await page.getByRole('link', { name: 'Register' }).click();
+    await heading('Register').waitFor();
+    await page.getByLabel('Search key, subject or reporter').fill(tag);
+    await page.getByRole('button', { name: 'Show cases' }).click();
+    await page.getByRole('link', { name: new RegExp(caseKey) }).waitFor();
+    expect(await page.getByRole('link', { name: 'Export these cases as CSV' }).getAttribute('href')).toBe(
+      `/api/cases.csv?q=${tag}`,
+    );
+    await checkScreen('register');
+    expect(cspErrors).toEqual([]);
+  });
+});
