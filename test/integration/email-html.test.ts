@@ -1,6 +1,7 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { issueLoginLink } from '../../server/auth/magic-link';
 import { addUser } from '../../server/auth/users';
 import { casesTagged, type CaseView } from '../support/conversation';
@@ -52,11 +53,7 @@ beforeAll(async () => {
 
   const email = `${uniqueName('viewer')}@example.org`;
   await addUser(email, 'Viewer', 'admin');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--host-resolver-rules=MAP localhost 127.0.0.1, MAP tracker.test 127.0.0.1'],
-  });
+  browser = await launchChromium(['MAP tracker.test 127.0.0.1']);
   page = await browser.newPage();
   const link = await issueLoginLink(email, desk.publicUrl);
   await page.goto(link!.url);

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, sign } from 'node:crypto';
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import { addVirtualAuthenticator, launchChromium } from '../support/browser';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { issueLoginLink } from '../../server/auth/magic-link';
 import { finishSignIn, isRefusal, Passkey } from '../../server/auth/passkeys';
@@ -165,25 +166,10 @@ beforeAll(async () => {
   desk = rig.desk;
   memberBox = await newMailbox('pat');
   member = await addUser(memberBox.user, 'Pat Member', 'member');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--host-resolver-rules=MAP localhost 127.0.0.1'],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext();
   page = await context.newPage();
-  cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  }));
+  ({ cdp, authenticatorId } = await addVirtualAuthenticator(context, page));
 });
 
 afterAll(async () => {

@@ -12,7 +12,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { addVirtualAuthenticator, launchChromium } from '../support/browser';
 import { addUser } from '../../server/auth/users';
 import type { ImapConfig } from '../../server/config';
 import { mailFor, startConversationRig, waitForCase, type ConversationRig } from '../support/conversation';
@@ -130,30 +131,16 @@ beforeAll(async () => {
     return res.body.cases[0]?.key ?? null;
   });
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--host-resolver-rules=MAP localhost 127.0.0.1'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 360, height: 740 }, hasTouch: true });
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  // Playwright's own default: the suite shares two cores with the rest of CI.
+  page.setDefaultTimeout(30_000);
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/.test(m.text()) && !/frame-ancestors/.test(m.text()))
       cspErrors.push(m.text());
   });
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  await addVirtualAuthenticator(context, page);
 }, 60_000);
 
 afterEach(async () => {

@@ -149,15 +149,8 @@ export const CASE_TYPES: Record<string, string> = {
 
 export const SEVERITIES: Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 
-export const STATUSES = [
-  'New',
-  'Triage',
-  'InProgress',
-  'WaitingForVendor',
-  'Monitoring',
-  'Escalated',
-  'Closed',
-];
+/** The desk's own status list (a pure module with no imports, bundled into the page). */
+export { STATUSES } from '../../../server/cases/lifecycle';
 
 /** How a status reads to a person. */
 export const statusLabel = (s: string) =>
