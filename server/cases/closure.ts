@@ -1,4 +1,5 @@
 import type { Playbook } from './playbook';
+import type { ClosureRecord } from './record-types';
 
 /**
  * What a case needs before it is closed, and how far its checklist has got: pure functions over the
@@ -18,20 +19,7 @@ export const CLOSURE_FIELDS = [
 ] as const;
 export type ClosureField = (typeof CLOSURE_FIELDS)[number];
 
-export interface FollowUp {
-  task: string;
-  owner: string;
-  /** An ISO date, YYYY-MM-DD. */
-  due: string;
-}
-
-export interface ClosureRecord {
-  rootCause?: string;
-  vendorActions?: string;
-  accountChanges?: string;
-  followUps?: FollowUp[];
-  lessons?: string;
-}
+export type { ClosureRecord, FollowUp } from './record-types';
 
 export interface CaseFacts {
   type: string;

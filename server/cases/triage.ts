@@ -5,6 +5,7 @@ import { closureMissing, type ClosureRecord } from './closure';
 import { allowedNext, canMove, REOPEN_STATUS } from './lifecycle';
 import type { CaseDoc, Person } from './models';
 import type { Playbook } from './playbook';
+import type { VendorContact } from './record-types';
 import { caseFields } from './view';
 
 /**
@@ -24,13 +25,7 @@ export class TriageError extends Error {
   }
 }
 
-export interface VendorContact {
-  name?: string;
-  organisation?: string;
-  email?: string;
-  phone?: string;
-  ticket?: string;
-}
+export type { VendorContact } from './record-types';
 
 export interface CasePatch {
   type?: string;

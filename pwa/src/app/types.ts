@@ -1,3 +1,9 @@
+import type {
+  ClosureRecord as RecordedClosure,
+  FollowUp,
+  VendorContact,
+} from '../../../server/cases/record-types';
+
 /** The shapes the desk's API answers with (README "API"), as far as the page reads them. */
 
 export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
@@ -60,26 +66,10 @@ export interface CaseSummary {
   senderVerdict?: string;
 }
 
-export interface VendorContact {
-  name?: string;
-  organisation?: string;
-  email?: string;
-  phone?: string;
-  ticket?: string;
-}
+export type { FollowUp, VendorContact };
 
-export interface FollowUp {
-  task: string;
-  owner: string;
-  due: string;
-}
-
-export interface ClosureRecord {
-  rootCause?: string;
-  vendorActions?: string;
-  accountChanges?: string;
-  followUps?: FollowUp[];
-  lessons?: string;
+/** The closure record as the desk returns it: what was recorded, and why it closed or reopened. */
+export interface ClosureRecord extends RecordedClosure {
   reason?: string;
 }
 
