@@ -1,19 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import express from 'express';
+import { rmSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addVirtualAuthenticator, launchChromium } from '../support/browser';
+import { privateBuild, screenProblems, serveBuild } from '../support/pwa';
 import { addUser } from '../../server/auth/users';
 import type { ImapConfig } from '../../server/config';
 import { mailFor, startConversationRig, waitForCase, type ConversationRig } from '../support/conversation';
@@ -30,49 +18,6 @@ import { waitFor } from '../support/wait';
  * and axe-core on every screen.
  */
 
-const ROOT = path.join(__dirname, '..', '..');
-const PWA = path.join(ROOT, 'pwa');
-const AXE = require.resolve('axe-core/axe.min.js');
-const SCREENSHOTS = process.env.TOCSIN_SCREENSHOTS ?? path.join(os.tmpdir(), 'tocsin-pwa-screens');
-
-/** The newest modification time under a path (file or folder). */
-function newest(p: string): number {
-  const s = statSync(p);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(s.mtimeMs, ...readdirSync(p).map((f) => newest(path.join(p, f))));
-}
-
-/** Builds pwa/dist when it is missing or older than its sources, and returns a private copy of it. */
-function builtPwa(): string {
-  const app = path.join(PWA, 'dist', 'app.js');
-  const sources = ['src', 'public', 'build.ts', 'build-sw.ts']
-    .map((f) => path.join(PWA, f))
-    .filter((f) => existsSync(f));
-  if (!existsSync(app) || statSync(app).mtimeMs < Math.max(...sources.map(newest)))
-    execFileSync(process.execPath, ['--import', 'tsx', 'pwa/build.ts'], { cwd: ROOT, stdio: 'pipe' });
-  // A copy, so that another test file rebuilding pwa/dist meanwhile does not pull files away.
-  const copy = mkdtempSync(path.join(os.tmpdir(), 'tocsin-pwa-'));
-  cpSync(path.join(PWA, 'dist'), copy, { recursive: true });
-  return copy;
-}
-
-/**
- * Serves the built page where the desk serves its static files, behind the desk's own headers
- * (CSP included). Until server/http/app.ts points PWA_DIR at pwa/dist, this is what makes the
- * desk serve the build; afterwards it only swaps in the private copy.
- */
-function serveBuild(desk: Desk, dir: string): void {
-  const layer = (desk.app.router as unknown as { stack: { name: string; handle: unknown }[] }).stack.find(
-    (l) => l.name === 'serveStatic',
-  );
-  if (!layer) throw new Error('the desk serves no static files');
-  layer.handle = express.static(dir, { index: 'index.html', dotfiles: 'ignore' });
-}
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
 let rig: ConversationRig;
 let desk: Desk;
 let dist: string;
@@ -87,28 +32,16 @@ const cspErrors: string[] = [];
 
 /** axe-core finds no serious or critical violation on the screen shown; a screenshot is saved. */
 async function checkScreen(name: string): Promise<void> {
-  await page.setViewportSize({ width: 360, height: 780 });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
-  await page.setViewportSize({ width: 360, height: 740 });
-  // The page's CSP (script-src 'self') refuses the inline tag addScriptTag writes; DevTools does not.
-  const has = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe === 'object');
-  if (!has) await page.evaluate(`${readFileSync(AXE, 'utf8')}\n;0`);
-  const result = (await page.evaluate(() =>
-    (globalThis as unknown as { axe: { run(o: object): Promise<unknown> } }).axe.run({
-      resultTypes: ['violations'],
-    }),
-  )) as AxeResult;
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect({ screen: name, violations: bad }).toEqual({ screen: name, violations: [] });
+  expect({ screen: name, violations: await screenProblems(page, name) }).toEqual({
+    screen: name,
+    violations: [],
+  });
 }
 
 const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 
 beforeAll(async () => {
-  dist = builtPwa();
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  dist = await privateBuild();
   rig = await startConversationRig();
   desk = rig.desk;
   serveBuild(desk, dist);

@@ -1,16 +1,15 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { issueLoginLink } from '../../server/auth/magic-link';
 import { addUser } from '../../server/auth/users';
 import { startDesk, type Desk } from '../support/desk';
 import { uniqueName } from '../support/env';
 import { compose } from '../support/mail';
+import { buildPwaIfStale, PWA_DIST } from '../support/pwa';
 import { waitFor } from '../support/wait';
 
 /**
@@ -19,9 +18,6 @@ import { waitFor } from '../support/wait';
  * worker's caching. It relies on the shell (/index.html), the worker and the API only, not on the
  * page's screens.
  */
-
-const ROOT = path.join(__dirname, '..', '..');
-const DIST = path.join(ROOT, 'pwa', 'dist');
 
 interface ServiceWorkerLike {
   scriptURL: string;
@@ -203,32 +199,6 @@ function pngSize(bytes: Buffer): { width: number; height: number; colourType: nu
   expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   expect(bytes.toString('latin1', 12, 16)).toBe('IHDR');
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), colourType: bytes[25]! };
-}
-
-/** The newest modification time under a file or folder. */
-function newest(p: string): number {
-  const s = statSync(p);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(s.mtimeMs, ...readdirSync(p).map((f) => newest(path.join(p, f))));
-}
-
-/**
- * The real build (`npm run build`: pwa/build.ts, which runs pwa/build-sw.ts), run again only when
- * pwa/dist is missing or older than its sources: `npm test` builds before jest, and rebuilding
- * under another test file that serves pwa/dist would pull its files away.
- */
-async function buildPwaIfStale(): Promise<void> {
-  const pwa = path.join(ROOT, 'pwa');
-  if (!existsSync(path.join(pwa, 'build.ts'))) throw new Error('pwa/build.ts is missing');
-  const built = path.join(DIST, 'sw.js'); // written last
-  const sources = ['src', 'public', 'build.ts', 'build-sw.ts', 'build-icons.ts']
-    .map((f) => path.join(pwa, f))
-    .filter((f) => existsSync(f));
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return;
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'pwa/build.ts'], {
-    cwd: ROOT,
-    timeout: 120_000,
-  });
 }
 
 let desk: Desk;
@@ -424,7 +394,7 @@ describe('when a signed-in member has read cases online and the connection drops
   it('then the shell still loads, at / and at any page of the app, from the service worker', async () => {
     await context.setOffline(true);
     try {
-      const shellHtml = readFileSync(path.join(DIST, 'index.html'), 'utf8');
+      const shellHtml = readFileSync(path.join(PWA_DIST, 'index.html'), 'utf8');
       for (const url of ['/', `/cases/${openedKey}`]) {
         const res = await page.goto(desk.publicUrl + url);
         expect(res!.status()).toBe(200);
