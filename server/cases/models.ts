@@ -16,6 +16,8 @@ const caseSchema = new Schema(
     status: { type: String, required: true, default: 'New' },
     subject: { type: String, default: '' },
     reporter: { name: { type: String, default: '' }, address: { type: String, default: '' } },
+    /** DMARC/SPF/DKIM on the report that opened the case: `pass`, `fail` or `none` (not checked). */
+    senderVerdict: { type: String, default: 'none' },
     suggestion: {
       type: { type: String, required: true },
       severity: { type: String, required: true },

@@ -12,6 +12,8 @@ export interface NewCase {
   suggestion: Suggestion;
   subject: string;
   reporter: { name: string; address: string };
+  /** The opening report's sender verdict (server/mail/verdict.ts). */
+  senderVerdict?: 'pass' | 'fail' | 'none';
   firstSeenAt: Date;
   source: string;
   participants?: string[];
@@ -35,6 +37,7 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         status: 'New',
         subject: c.subject,
         reporter: c.reporter,
+        senderVerdict: c.senderVerdict ?? 'none',
         suggestion: c.suggestion,
         // DAT and DEV hold personal data from the first minute, even while only suggested.
         restricted: playbook.types[type]?.restricted ?? false,

@@ -32,6 +32,8 @@ export function caseJson(doc: CaseDoc) {
     reopenTo: doc.status === 'Closed' ? REOPEN_STATUS : undefined,
     subject: doc.subject,
     reporter: doc.reporter,
+    /** Whether the report that opened the case came from who it says (DMARC/SPF/DKIM). */
+    senderVerdict: doc.senderVerdict ?? 'none',
     restricted: doc.restricted,
     personalData: doc.personalData,
     owner: doc.owner ?? null,

@@ -106,6 +106,26 @@ function caseFilter(req: Request): CaseFilter {
   };
 }
 
+/** What a client offers when a member triages: the types and severities, in the playbook's order. */
+function playbookSummary(p: Playbook) {
+  return {
+    defaultType: p.defaultType,
+    types: Object.entries(p.types).map(([id, t]) => ({
+      id,
+      name: t.name,
+      defaultSeverity: t.defaultSeverity,
+      restricted: t.restricted,
+    })),
+    severities: Object.entries(p.severities).map(([id, s]) => ({
+      id,
+      name: s.name,
+      description: s.description,
+      responseMinutes: s.responseMinutes,
+      urgent: s.urgent,
+    })),
+  };
+}
+
 let defaultPlaybook: Playbook | undefined;
 const builtInPlaybook = () => (defaultPlaybook ??= loadPlaybook());
 
@@ -210,6 +230,14 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
             res.send(found.content);
           })
           .catch((err: unknown) => next(asHttpError(err, req.user)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/playbook',
+      summary: 'The case types and severities a case can take (names, response times, which are restricted)',
+      handler: (_req, res) => {
+        res.json(playbookSummary(playbook()));
       },
     },
     emailHtmlRoute,

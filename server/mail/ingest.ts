@@ -20,7 +20,7 @@ import type { Logger } from '../logger';
 import { classifyMessage } from './classify';
 import { forwardedMessages } from './forwarded';
 import { extractIndicators } from './indicators';
-import { senderVerdict, type SenderVerdict, type VerdictOptions } from './verdict';
+import { senderVerdict, type SenderVerdict, type Verdict, type VerdictOptions } from './verdict';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
 import { sha256 } from './raw';
@@ -190,7 +190,9 @@ export class Intake {
     });
 
     const opened =
-      route.action === 'open' ? await this.open(key, parsed, inbound, route, entry, !existing) : undefined;
+      route.action === 'open'
+        ? await this.open(key, parsed, inbound, route, entry, !existing, verdict.verdict)
+        : undefined;
     const caseKey = opened?.caseKey ?? route.caseKey!;
     if (route.action === 'append') await this.append(caseKey, parsed, route, entry(caseKey));
     await Promise.all([
@@ -220,6 +222,7 @@ export class Intake {
     route: Route,
     entry: (caseKey: string) => NewTimelineEntry,
     fresh: boolean,
+    verdictOfSender: Verdict,
   ): Promise<{ caseKey: string; type: string }> {
     const suggestion = suggest(
       {
@@ -239,6 +242,7 @@ export class Intake {
           suggestion,
           subject: parsed.subject,
           reporter: parsed.from ?? { name: '', address: '' },
+          senderVerdict: verdictOfSender,
           firstSeenAt: inbound.receivedAt,
           source: key,
           participants: sender ? [sender] : [],

@@ -143,3 +143,46 @@ describe('when a sender outside the case quotes its key', () => {
     expect(entry.thread).toEqual({ by: 'subject-key', trusted: true });
   });
 });
+
+describe('when the register lists cases', () => {
+  it('then each row says whether the report that opened it came from a verified sender', async () => {
+    const tag = uniqueName('verdict');
+    const signed = await openCase(
+      await dkimSigned(
+        await compose({
+          from: `Partner <security@${SIGNED_DOMAIN}>`,
+          subject: `Leaked token in a public repo ${tag}a`,
+          text: 'One of your API tokens is in a public repository.',
+        }),
+      ),
+      `${tag}a`,
+    );
+    const plain = await openCase(await compose({ subject: `Printer jam ${tag}b`, text: 'x' }), `${tag}b`);
+    const list = await desk.api<{ cases: { key: string; senderVerdict: string }[] }>(`/api/cases?q=${tag}`);
+    const verdicts = Object.fromEntries(list.body.cases.map((c) => [c.key, c.senderVerdict]));
+    expect(verdicts).toEqual({ [signed.key]: 'pass', [plain.key]: 'none' });
+  });
+});
+
+describe('when a client asks for the playbook', () => {
+  it('then it gets the types and severities to offer, in the playbook’s order, with no suggestion rules', async () => {
+    const res = await desk.api<{
+      defaultType: string;
+      types: { id: string; name: string; restricted: boolean }[];
+      severities: { id: string; responseMinutes: number; urgent: boolean }[];
+    }>('/api/playbook');
+    expect(res.status).toBe(200);
+    expect(res.body.types.map((t) => t.id)).toEqual(['SUP', 'INC', 'DEV', 'ABU', 'DAT', 'PHI']);
+    expect(res.body.types.find((t) => t.id === 'DAT')).toMatchObject({
+      name: 'Data incident',
+      restricted: true,
+    });
+    expect(res.body.severities.map((s) => [s.id, s.responseMinutes, s.urgent])).toEqual([
+      ['SEV1', 15, true],
+      ['SEV2', 120, true],
+      ['SEV3', 1440, false],
+      ['SEV4', 4320, false],
+    ]);
+    expect(Object.keys(res.body).sort()).toEqual(['defaultType', 'severities', 'types']);
+  });
+});

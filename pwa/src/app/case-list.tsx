@@ -2,6 +2,7 @@ import { age, isUrgent } from './format';
 import { caseHref } from './route';
 import { pending } from './outbox';
 import { useCell } from './store';
+import { SenderBadge } from './ui';
 import { statusLabel, type CaseSummary } from './types';
 
 /** Cases as a list of big rows, each a link to the case. */
@@ -30,9 +31,9 @@ export function CaseList(props: { cases: CaseSummary[]; empty: string; showStatu
               ) : (
                 <span class="subject">{c.subject || '(no subject)'}</span>
               )}
-              {c.senderVerdict === 'pass' || waiting ? (
+              {(c.senderVerdict && c.senderVerdict !== 'none') || waiting ? (
                 <span class="row-bottom">
-                  {c.senderVerdict === 'pass' ? <span class="badge ok">verified sender</span> : null}
+                  <SenderBadge verdict={c.senderVerdict} />
                   {waiting ? <span class="badge pending">{waiting} pending</span> : null}
                 </span>
               ) : null}

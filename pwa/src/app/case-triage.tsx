@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Apply } from './case';
 import { me, useCell } from './store';
-import { CASE_TYPES, SEVERITIES, statusLabel, type CaseDetail, type VendorContact } from './types';
+import { severityOptions, typeName, typeOptions, usePlaybook } from './playbook';
+import { statusLabel, type CaseDetail, type VendorContact } from './types';
 import { ErrorText, Field, Select, useAction } from './ui';
 import { caseWrites } from './writes';
 
@@ -16,10 +17,10 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
     setType(c.type);
     setSeverity(c.severity);
   }, [c.type, c.severity]);
+  // A reason given for one move (closing, reopening) is not offered again for the next.
+  useEffect(() => setReason(''), [c.status]);
 
-  const types = Object.keys(CASE_TYPES).includes(c.type)
-    ? Object.keys(CASE_TYPES)
-    : [c.type, ...Object.keys(CASE_TYPES)];
+  const playbook = usePlaybook();
   const patch = (label: string, body: Record<string, unknown>) =>
     act.run(() => apply(caseWrites.patch(c, label, body)));
   const confirm = () =>
@@ -37,7 +38,7 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
       <h2 id="triage-h">Triage</h2>
       <div class="suggestion">
         <p>
-          <strong>Suggested:</strong> {c.suggestion.type} ({CASE_TYPES[c.suggestion.type] ?? 'type'}),{' '}
+          <strong>Suggested:</strong> {c.suggestion.type} ({typeName(playbook, c.suggestion.type)}),{' '}
           {c.suggestion.severity}
         </p>
         {c.suggestion.reasons.length ? (
@@ -52,16 +53,11 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
         ) : null}
       </div>
       <div class="pair">
-        <Select
-          label="Type"
-          value={type}
-          options={types.map((t) => [t, `${t} · ${CASE_TYPES[t] ?? t}`])}
-          onChange={setType}
-        />
+        <Select label="Type" value={type} options={typeOptions(playbook, c.type)} onChange={setType} />
         <Select
           label="Severity"
           value={severity}
-          options={SEVERITIES.map((s) => [s, s])}
+          options={severityOptions(playbook)}
           onChange={setSeverity}
         />
       </div>

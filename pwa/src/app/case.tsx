@@ -9,8 +9,9 @@ import { Triage } from './case-triage';
 import { person } from './format';
 import { pending, sent } from './outbox';
 import { conflicts, say, useCell } from './store';
-import { CASE_TYPES, statusLabel, type CaseDetail } from './types';
-import { ErrorText, Freshness, Screen, useLoad } from './ui';
+import { typeName, usePlaybook } from './playbook';
+import { statusLabel, type CaseDetail } from './types';
+import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from './ui';
 import { casePath, writeCase, type CaseWrite } from './writes';
 import './case.css';
 
@@ -66,20 +67,18 @@ export function CaseScreen(props: { caseKey: string }) {
 }
 
 function CaseBody({ c, apply }: { c: CaseDetail; apply: Apply }) {
-  const firstIn = c.timeline.find((e) => e.kind === 'email' && e.email?.direction === 'in')?.email;
-  const verified = firstIn?.verdict?.verdict === 'pass';
+  const playbook = usePlaybook();
   return (
     <>
       <section class="case-head" aria-label="Summary">
         <p class="subject-line">{c.subject || '(no subject)'}</p>
         <p class="chips">
           <span class={`sev sev-${c.severity.toLowerCase()}`}>{c.severity}</span>
-          <span class="chip" title={CASE_TYPES[c.type]}>
+          <span class="chip" title={typeName(playbook, c.type)}>
             {c.type}
           </span>
           <span class="chip">{statusLabel(c.status)}</span>
-          {verified ? <span class="badge ok">verified sender</span> : null}
-          {firstIn?.verdict?.verdict === 'fail' ? <span class="badge warn">sender not verified</span> : null}
+          <SenderBadge verdict={c.senderVerdict} />
           {c.restricted ? <span class="badge warn">restricted</span> : null}
         </p>
         <dl class="facts">

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { get } from './api';
 import { CaseList } from './case-list';
 import { go } from './route';
-import { CASE_TYPES, SEVERITIES, STATUSES, statusLabel, type CaseSummary } from './types';
+import { severityOptions, typeOptions, usePlaybook } from './playbook';
+import { STATUSES, statusLabel, type CaseSummary } from './types';
 import { ErrorText, Field, Freshness, Screen, Select, useLoad } from './ui';
 
 const PAGE = 25;
@@ -21,6 +22,7 @@ export function Register(props: { query: URLSearchParams }) {
   const offset = Math.max(0, Number(props.query.get('offset')) || 0);
   const filterQuery = new URLSearchParams(applied as Record<string, string>).toString();
   const [form, setForm] = useState<Filters>(applied);
+  const playbook = usePlaybook();
   const list = useLoad(
     () =>
       get<{ cases: CaseSummary[]; next: number | null }>(
@@ -54,19 +56,13 @@ export function Register(props: { query: URLSearchParams }) {
             <Select
               label="Type"
               value={form.type ?? ''}
-              options={any(
-                'Any type',
-                Object.keys(CASE_TYPES).map((t) => [t, t]),
-              )}
+              options={any('Any type', typeOptions(playbook, form.type))}
               onChange={set('type')}
             />
             <Select
               label="Severity"
               value={form.severity ?? ''}
-              options={any(
-                'Any severity',
-                SEVERITIES.map((s) => [s, s]),
-              )}
+              options={any('Any severity', severityOptions(playbook))}
               onChange={set('severity')}
             />
           </div>

@@ -62,8 +62,8 @@ export interface CaseSummary {
   createdAt: string;
   updatedAt: string;
   version: number;
-  /** Not in the list JSON yet: the first inbound email's sender verdict, when the desk adds it. */
-  senderVerdict?: string;
+  /** DMARC/SPF/DKIM on the report that opened the case (absent on a restricted stub). */
+  senderVerdict?: 'pass' | 'fail' | 'none';
 }
 
 export type { FollowUp, VendorContact };
@@ -126,18 +126,6 @@ export interface CaseDetail extends CaseSummary {
   indicators: { type: string; value: string; display: string; reports: number }[];
   timeline: TimelineEntry[];
 }
-
-/** The case types of the default playbook (PRODUCT.md); the desk may know others. */
-export const CASE_TYPES: Record<string, string> = {
-  SUP: 'Standard support request',
-  INC: 'Urgent incident',
-  DEV: 'Personal device security',
-  ABU: 'Abuse report',
-  DAT: 'Data incident',
-  PHI: 'Phishing report',
-};
-
-export const SEVERITIES: Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 
 /** The desk's own status list (a pure module with no imports, bundled into the page). */
 export { STATUSES } from '../../../server/cases/lifecycle';

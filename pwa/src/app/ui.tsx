@@ -153,3 +153,10 @@ export function useAction() {
   }, []);
   return { busy, error, setError, run };
 }
+
+/** Whether the report that opened a case passed DMARC, SPF or DKIM; nothing when it was not checked. */
+export function SenderBadge({ verdict }: { verdict?: string }) {
+  if (verdict === 'pass') return <span class="badge ok">verified sender</span>;
+  if (verdict === 'fail') return <span class="badge warn">sender not verified</span>;
+  return null;
+}

@@ -35,8 +35,8 @@ const apiExpiration = new ExpirationPlugin({
   purgeOnQuotaError: true,
 });
 
-/** The reads kept for offline use: GET /api/cases, /api/cases/:key, /api/me. Nothing else. */
-const CACHEABLE_API = [/^\/api\/cases$/, /^\/api\/cases\/[^/]+$/, /^\/api\/me$/];
+/** The reads kept for offline use: GET /api/cases, /api/cases/:key, /api/me, /api/playbook. Nothing else. */
+const CACHEABLE_API = [/^\/api\/cases$/, /^\/api\/cases\/[^/]+$/, /^\/api\/me$/, /^\/api\/playbook$/];
 /** Addresses the shell must never stand in for. */
 const NOT_THE_SHELL = [/^\/api(\/|$)/, /^\/auth(\/|$)/, /^\/healthz$/, /^\/readyz$/];
 
