@@ -276,3 +276,46 @@ describe('when the member opens the register', () => {
     expect(cspErrors).toEqual([]);
   });
 });
+
+describe('when a write queued offline is refused for good once sent', () => {
+  it('then the refusal and its reason stay on screen across a reload, until the member dismisses it', async () => {
+    const subject = `Shared calendar shows other people's entries ${tag}`;
+    const made = await desk.intake.ingestOrQuarantine(await compose({ subject, text: 'Since Friday.' }), {
+      kind: 'file',
+      file: 'refused.eml',
+    });
+    if (made.outcome !== 'created') throw new Error(`no case made: ${JSON.stringify(made)}`);
+    await page.goto(`${desk.publicUrl}/#/case/${made.caseKey}`);
+    await heading(made.caseKey).waitFor();
+
+    await context.setOffline(true);
+    await page.getByRole('radio', { name: 'Note' }).check();
+    await page.getByLabel('Note for the committee').fill('Asked IT for the sharing settings.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.getByRole('heading', { name: 'Pending (1)' }).waitFor();
+    // Meanwhile an admin restricts the case, which this member neither owns nor leads.
+    const { body } = await desk.api<{ version: number }>(`/api/cases/${made.caseKey}`);
+    const restricted = await desk.api(`/api/cases/${made.caseKey}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version: body.version, restricted: true }),
+    });
+    expect(restricted.status).toBe(200);
+    await context.setOffline(false);
+
+    const refusal = page.getByRole('alert').filter({ hasText: 'was refused' });
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toContain(made.caseKey);
+    await page.reload();
+    await refusal.waitFor();
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await refusal.waitFor({ state: 'detached' });
+    await page.reload();
+    await heading(/./).waitFor();
+    expect(await refusal.count()).toBe(0);
+    const timeline = await desk.api<{ timeline: { note?: { text: string } }[] }>(
+      `/api/cases/${made.caseKey}`,
+    );
+    expect(timeline.body.timeline.some((e) => e.note)).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { CaseScreen } from './case';
 import { Inbox } from './inbox';
-import { failed, pending } from './outbox';
+import { dismissRefusals, failed, pending } from './outbox';
 import { Register } from './register';
 import { caseHref, go, useRoute, type Route } from './route';
 import { Settings } from './settings';
@@ -105,7 +105,7 @@ function Banners({ route }: { route: Route }) {
               </li>
             ))}
           </ul>
-          <button type="button" class="secondary small" onClick={() => failed.set([])}>
+          <button type="button" class="secondary small" onClick={() => void dismissRefusals()}>
             Dismiss
           </button>
         </div>

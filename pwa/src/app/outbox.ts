@@ -23,17 +23,29 @@ export interface QueuedWrite {
   queuedAt: string;
 }
 
+/** A queued write the desk refused for good (not a conflict), kept until the member has read why. */
+export interface Refusal {
+  /** The write's id. */
+  id: string;
+  write: QueuedWrite;
+  message: string;
+}
+
 interface OutboxDb extends DBSchema {
   outbox: { key: number; value: QueuedWrite };
   conflicts: { key: string; value: Conflict };
+  refused: { key: string; value: Refusal };
 }
 
 let dbPromise: Promise<IDBPDatabase<OutboxDb>> | undefined;
 const db = () =>
-  (dbPromise ??= openDB<OutboxDb>('tocsin', 1, {
-    upgrade(d) {
-      d.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
-      d.createObjectStore('conflicts', { keyPath: 'id' });
+  (dbPromise ??= openDB<OutboxDb>('tocsin', 2, {
+    upgrade(d, oldVersion) {
+      if (oldVersion < 1) {
+        d.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+        d.createObjectStore('conflicts', { keyPath: 'id' });
+      }
+      if (oldVersion < 2) d.createObjectStore('refused', { keyPath: 'id' });
     },
   }));
 
@@ -43,13 +55,26 @@ export const pending = cell<QueuedWrite[]>([]);
 /** Bumped each time a queued write reached the desk, with the case it changed. */
 export const sent = cell<{ caseKey: string; n: number }>({ caseKey: '', n: 0 });
 
-/** Another write failed for good (not a conflict): shown to the member with the desk's reason. */
-export const failed = cell<{ write: QueuedWrite; message: string }[]>([]);
+/**
+ * Queued writes the desk refused for good (not a conflict), with its reason: shown until the
+ * member dismisses them, across reloads, since the member was not looking when they were sent.
+ */
+export const failed = cell<Refusal[]>([]);
 
 async function reload(): Promise<void> {
   const d = await db();
   pending.set(await d.getAll('outbox'));
   conflicts.set(await d.getAll('conflicts'));
+  failed.set(await d.getAll('refused'));
+}
+
+/** The member has read the refusals. */
+export async function dismissRefusals(): Promise<void> {
+  try {
+    await (await db()).clear('refused');
+  } finally {
+    failed.set([]);
+  }
 }
 
 export async function loadOutbox(): Promise<void> {
@@ -135,16 +160,15 @@ async function sendAll(): Promise<void> {
       }
       if (err instanceof ApiError && err.status === 401) break;
       if (err instanceof ApiError && err.status >= 500) break;
-      await d.delete('outbox', write.seq!);
+      // Kept as a conflict or a refusal before it leaves the queue, so a closed tab loses neither.
       if (err instanceof ApiError && err.status === 412) {
         await addConflict({ ...write, body }, err.body.current);
       } else {
-        failed.set([...failed.get(), { write, message: err instanceof Error ? err.message : String(err) }]);
-        say(
-          `${write.label} on ${write.caseKey} was refused: ${err instanceof Error ? err.message : ''}`,
-          'error',
-        );
+        const message = err instanceof Error ? err.message : String(err);
+        await d.put('refused', { id: write.id, write, message });
+        say(`${write.label} on ${write.caseKey} was refused: ${message}`, 'error');
       }
+      await d.delete('outbox', write.seq!);
     } finally {
       await reload();
     }
