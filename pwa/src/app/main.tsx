@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { loadMe } from './api';
 import { App } from './app';
-import { flush, loadOutbox, pending } from './outbox';
+import { loadOutbox, sendQueue } from './outbox';
 import { online, updateReady } from './store';
 import './app.css';
 
@@ -14,32 +14,30 @@ render(<App />, document.getElementById('app')!);
 
 async function start(): Promise<void> {
   await Promise.all([loadMe(), loadOutbox()]);
-  if (navigator.onLine) void flush();
+  sendQueue();
 }
 void start();
 
 addEventListener('online', () => {
   online.set(true);
-  void flush();
+  sendQueue({ afresh: true });
 });
 addEventListener('offline', () => online.set(false));
-// The desk may be unreachable while the browser thinks it is online: try the queue again now and then.
-setInterval(() => {
-  if (navigator.onLine && pending.get().length) void flush();
-}, 20_000);
 
 function watchServiceWorker(): void {
   if (!('serviceWorker' in navigator)) return;
   const sw = navigator.serviceWorker;
   let reloading = false;
   let asked = false;
-  const hadController = !!sw.controller;
+  let hadController = !!sw.controller;
   sw.addEventListener('controllerchange', () => {
-    // The first worker taking control is not an update; a later one is.
-    if (!hadController || reloading) return;
+    if (reloading) return;
     if (asked) {
       reloading = true;
       location.reload();
+    } else if (!hadController) {
+      // The first worker taking control (on a first visit) is not an update; a later one is.
+      hadController = true;
     } else {
       updateReady.set(() => {
         reloading = true;

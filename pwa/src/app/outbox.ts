@@ -132,6 +132,28 @@ export function flush(): Promise<void> {
   return (flushing ??= sendAll().finally(() => (flushing = undefined)));
 }
 
+let retry: ReturnType<typeof setTimeout> | undefined;
+let retryDelay = 1000;
+
+/**
+ * Sends the queue, and while writes still wait (the desk unreachable though the browser thinks it
+ * is online, or the connection only half back) tries again after 1, 2, 4… up to 20 seconds.
+ * `afresh` (the connection is back) starts the delays over.
+ */
+export function sendQueue(opts: { afresh?: boolean } = {}): void {
+  clearTimeout(retry);
+  if (opts.afresh) retryDelay = 1000;
+  void flush().then(() => {
+    if (!pending.get().length) {
+      retryDelay = 1000;
+      return;
+    }
+    if (!navigator.onLine) return; // the online event starts it again
+    retry = setTimeout(sendQueue, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 20_000);
+  });
+}
+
 async function sendAll(): Promise<void> {
   const d = await db();
   // Writes queued against one version of a case: once ours moved it on, the next ones follow.

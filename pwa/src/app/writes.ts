@@ -1,5 +1,5 @@
 import { ApiError, NetworkError } from './api';
-import { addConflict, enqueue, flush, newId, pending, send, type QueuedWrite } from './outbox';
+import { addConflict, enqueue, newId, pending, send, sendQueue, type QueuedWrite } from './outbox';
 import { online, say } from './store';
 import type { CaseDetail } from './types';
 
@@ -23,7 +23,7 @@ export async function writeCase(w: CaseWrite): Promise<WriteResult> {
   const write = { ...w, id: newId() };
   if (!online.get() || pending.get().length > 0) {
     await enqueue(write);
-    void flush();
+    sendQueue();
     return { state: 'queued' };
   }
   try {
@@ -31,6 +31,7 @@ export async function writeCase(w: CaseWrite): Promise<WriteResult> {
   } catch (err) {
     if (err instanceof NetworkError) {
       await enqueue(write);
+      sendQueue();
       say(`${w.label}: saved on this phone, and sent when the connection returns.`);
       return { state: 'queued' };
     }
