@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Apply } from './case';
 import { person } from './format';
 import type { CaseDetail } from './types';
@@ -20,6 +20,11 @@ export function Compose({ c, apply }: { c: CaseDetail; apply: Apply }) {
   const [vendor, setVendor] = useState(c.vendorContact?.organisation ?? '');
   const [reference, setReference] = useState(c.vendorContact?.ticket ?? '');
   const act = useAction();
+  // A vendor contact saved meanwhile names the vendor and its ticket: offer them, unless typed over.
+  useEffect(() => {
+    if (!vendor) setVendor(c.vendorContact?.organisation ?? '');
+    if (!reference) setReference(c.vendorContact?.ticket ?? '');
+  }, [c.vendorContact?.organisation, c.vendorContact?.ticket]);
 
   const submit = (e: Event) => {
     e.preventDefault();

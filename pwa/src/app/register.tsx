@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from './api';
 import { CaseList } from './case-list';
 import { go } from './route';
@@ -30,11 +30,24 @@ export function Register(props: { query: URLSearchParams }) {
       ),
     [filterQuery, offset],
   );
+  // After Previous or Next page, the new page's first case takes the focus: on a phone the list
+  // would otherwise stay scrolled to its end, at the buttons, and a screen reader would hear nothing.
+  const results = useRef<HTMLDivElement>(null);
+  const paged = useRef(false);
+  useEffect(() => {
+    if (!paged.current || list.loading) return;
+    paged.current = false;
+    results.current?.querySelector('a')?.focus();
+  }, [list.loading]);
   const set = (k: keyof Filters) => (v: string) => setForm({ ...form, [k]: v });
   const to = (filters: Filters, at = 0) => {
     const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v) as [string, string][]);
     if (at) q.set('offset', String(at));
     go(`#/register${q.toString() ? `?${q}` : ''}`);
+  };
+  const turn = (at: number) => {
+    paged.current = true;
+    to(applied, at);
   };
   const submit = (e: Event) => {
     e.preventDefault();
@@ -128,13 +141,15 @@ export function Register(props: { query: URLSearchParams }) {
       <ErrorText error={list.error} />
       {list.data ? (
         <>
-          <CaseList cases={list.data.cases} empty="No case matches." showStatus />
+          <div ref={results}>
+            <CaseList cases={list.data.cases} empty="No case matches." showStatus />
+          </div>
           <nav class="actions paging" aria-label="Pages">
             <button
               type="button"
               class="secondary"
               disabled={offset === 0}
-              onClick={() => to(applied, Math.max(0, offset - PAGE))}
+              onClick={() => turn(Math.max(0, offset - PAGE))}
             >
               Previous page
             </button>
@@ -145,7 +160,7 @@ export function Register(props: { query: URLSearchParams }) {
               type="button"
               class="secondary"
               disabled={list.data.next === null}
-              onClick={() => to(applied, list.data!.next ?? 0)}
+              onClick={() => turn(list.data!.next ?? 0)}
             >
               Next page
             </button>
