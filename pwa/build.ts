@@ -16,7 +16,10 @@ import { build, type Metafile } from 'esbuild';
 const ROOT = __dirname;
 const DIST = path.join(ROOT, 'dist');
 /** The issue's budget for the first screen's JavaScript, gzipped. */
-const BUDGET_BYTES = 60 * 1024;
+export const BUDGET_BYTES = 60 * 1024;
+
+/** How the budget counts a file: its bytes gzipped at level 9 (the bench counts the same way). */
+export const gzippedBytes = (content: Buffer): number => gzipSync(content, { level: 9 }).length;
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   if (!entry) throw new Error('esbuild wrote no app.js');
   let gzipped = 0;
   for (const file of firstScreenFiles(result.metafile, entry))
-    gzipped += gzipSync(await readFile(path.resolve(process.cwd(), file)), { level: 9 }).length;
+    gzipped += gzippedBytes(await readFile(path.resolve(process.cwd(), file)));
 
   const swBuilder = path.join(ROOT, 'build-sw.ts');
   if (existsSync(swBuilder)) {
@@ -93,9 +96,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `PWA build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exitCode = 1;
-});
+// Builds when run; importing the file (as the bench does, for the budget) builds nothing.
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `PWA build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}

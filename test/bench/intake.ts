@@ -13,10 +13,15 @@
  *   (d) register: GET /api/cases at 10,000 cases from 50 concurrent clients, p50/p99 (target
  *       p99 ≤ 25 ms); baselines: GET /healthz under the same load, and listCases() called directly.
  *       It needs only a database: when it runs alone, no Dovecot is started (register.ts).
+ *   (e) PWA: the first screen's JavaScript gzipped (target ≤ 60 KB), baseline Preact's own runtime;
+ *       Lighthouse in mobile emulation on the sign-in screen and the signed-in inbox, performance
+ *       and accessibility (targets ≥ 95 and 100), baseline a one-line static page (pwa.ts).
  *
  * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000),
  *      BENCH_REGISTER_N (default 5000, and the other BENCH_REGISTER_* of register.ts); 0 skips a part.
- *      Only one part, e.g. (d): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 npm run bench
+ *      BENCH_PWA=0 skips (e) (and BENCH_PWA_RUNS, BENCH_PWA_CASES, BENCH_PWA_TIMEOUT_S of pwa.ts).
+ *      Only one part, e.g. (d): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_PWA=0 npm run bench
+ *      or (e): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 npm run bench
  *      BENCH_LATENCY_WARMUP (default 3), BENCH_LOAD_CONNECTIONS (default 4), MONGODB_URI (optional),
  *      BENCH_BACKLOG_TIMEOUT_S (default 1800): how long Tocsin gets for the backlog. A run cut short
  *      still reports its rate, throughput curve and an extrapolation, as a missed target, not a failure
@@ -42,12 +47,14 @@ import { partLatency, printLatency, type LatencyResult } from './latency';
 import { partBacklog, printBacklog, type BacklogResult } from './backlog';
 import { partReply, printReply, type ReplyResult } from './reply';
 import { REGISTER_TARGET_P99_MS, partRegister, printRegister, type RegisterResult } from './register';
+import { partPwa, printPwa, type PageFigures, type PwaResult } from './pwa';
 
 function report(
   latency: LatencyResult | undefined,
   reply: ReplyResult | undefined,
   backlog: BacklogResult | undefined,
   register: RegisterResult | undefined,
+  pwa: PwaResult | undefined,
   errors: string[],
   totalMs: number,
   noiseSeen: ReturnType<NoiseMonitor['stop']>,
@@ -168,6 +175,41 @@ function report(
       ],
     );
   }
+  if (pwa) {
+    const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
+    const f = pwa.firstScreen;
+    const scores = (p: PageFigures) => `${p.median.performance} / ${p.median.accessibility}`;
+    const metrics = (p: PageFigures) =>
+      `${ms(p.median.fcpMs)} / ${ms(p.median.lcpMs)} / ${ms(p.median.tbtMs)} / ${p.median.cls}`;
+    const targets = `≥ ${pwa.targets.performance} / ${pwa.targets.accessibility}`;
+    const both = (m: { performance: boolean; accessibility: boolean }) =>
+      yes(m.performance && m.accessibility);
+    rows.push(
+      [
+        `(e) first-screen JavaScript, gzipped (${f.files.length} file(s))`,
+        `${kb(f.gzipBytes)} (raw ${kb(f.bytes)})`,
+        `≤ ${kb(f.budgetBytes)}`,
+        yes(f.met),
+      ],
+      [`    baseline: Preact + hooks runtime, gzipped`, kb(pwa.preact.gzipBytes), 'floor', ''],
+      [
+        `    Lighthouse sign-in: performance / accessibility`,
+        scores(pwa.pages.signIn),
+        targets,
+        both(pwa.met.signIn),
+      ],
+      [`      FCP / LCP / TBT / CLS`, metrics(pwa.pages.signIn), '', ''],
+      [
+        `    Lighthouse inbox (signed in): performance / accessibility`,
+        scores(pwa.pages.inbox),
+        targets,
+        both(pwa.met.inbox),
+      ],
+      [`      FCP / LCP / TBT / CLS`, metrics(pwa.pages.inbox), '', ''],
+      [`    baseline: static one-line page`, scores(pwa.pages.staticPage), 'best here', ''],
+      [`      FCP / LCP / TBT / CLS`, metrics(pwa.pages.staticPage), '', ''],
+    );
+  }
   if (rows.length) out(table(['figure', 'value', 'target', ''], rows));
   out(`total bench time ${round(totalMs / 1000, 1)} s`);
   if (errors.length) {
@@ -184,6 +226,7 @@ function report(
     reply,
     backlog,
     register,
+    pwa,
     errors,
   };
   out(`BENCH_JSON ${JSON.stringify(json)}`);
@@ -196,6 +239,7 @@ async function main(): Promise<number> {
   let reply: ReplyResult | undefined;
   let backlog: BacklogResult | undefined;
   let register: RegisterResult | undefined;
+  let pwa: PwaResult | undefined;
   let interrupted = false;
   const monitor = new NoiseMonitor(5000);
   process.once('SIGINT', () => {
@@ -212,9 +256,11 @@ async function main(): Promise<number> {
     const loaders = Math.max(1, intEnv('BENCH_LOAD_CONNECTIONS', 4));
     const backlogTimeLimitS = Math.max(10, intEnv('BENCH_BACKLOG_TIMEOUT_S', 1800));
     const registerN = intEnv('BENCH_REGISTER_N', 5000);
+    const pwaOn = process.env.BENCH_PWA !== '0';
     const n0 = noise();
     out(
-      `Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}, register N=${registerN}`,
+      `Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}, ` +
+        `register N=${registerN}, PWA ${pwaOn ? 'on' : 'off'}`,
     );
     note(
       `${n0.cores} cores, load average ${round(n0.load1, 2)}, ${n0.jestProcesses} jest process(es) running` +
@@ -266,6 +312,18 @@ async function main(): Promise<number> {
         errors.push(`(d) register: ${(err as Error).stack ?? String(err)}`);
       }
     }
+    if (pwaOn && !interrupted) {
+      try {
+        pwa = await partPwa(rig?.baseUri, {
+          runs: Math.max(1, intEnv('BENCH_PWA_RUNS', 3)),
+          cases: Math.max(1, intEnv('BENCH_PWA_CASES', 12)),
+          timeLimitS: Math.max(30, intEnv('BENCH_PWA_TIMEOUT_S', 120)),
+        });
+        printPwa(pwa);
+      } catch (err) {
+        errors.push(`(e) PWA: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
   } catch (err) {
     errors.push(`setup: ${(err as Error).stack ?? String(err)}`);
   } finally {
@@ -277,7 +335,7 @@ async function main(): Promise<number> {
       `(max ${seen.maxJestProcesses}), highest 1-minute load average ${seen.maxLoad1} on ${os.cpus().length} cores` +
       (seen.samplesWithJest > 0 ? ': timings may be noisy' : ''),
   );
-  report(latency, reply, backlog, register, errors, performance.now() - began, seen);
+  report(latency, reply, backlog, register, pwa, errors, performance.now() - began, seen);
   return errors.length ? 1 : 0;
 }
 

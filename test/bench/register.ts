@@ -21,7 +21,7 @@
  * have the same fields. The part uses a database of its own, dropped afterwards, and needs only a
  * database (no Dovecot): the rig's when the other parts run, else MONGODB_URI or a FerretDB of its own.
  *
- * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 npm run bench
+ * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_PWA=0 npm run bench
  * Env: BENCH_REGISTER_N (default 5000 requests of the default page; 0 skips the part),
  *      BENCH_REGISTER_CASES (10000), BENCH_REGISTER_CLIENTS (50), BENCH_REGISTER_WARMUP (200),
  *      BENCH_REGISTER_FILTERED_N (1000: each filtered form and the 404; at most 100 and 20 calls for
@@ -30,10 +30,8 @@
  *      gets at most half of it).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mongoose from 'mongoose';
 import pino from 'pino';
@@ -45,12 +43,20 @@ import { listCases, type CaseFilter } from '../../server/cases/register';
 import { ensureCase } from '../../server/cases/service';
 import type { Suggestion } from '../../server/cases/suggest';
 import { connectDatabase } from '../../server/db/connection';
-import { findFerretDb, startFerretDb } from '../../server/db/embedded';
 import { startTocsin } from '../support/tocsin-process';
 import { rng } from './corpus';
 import { cpuSeconds, noise, pidsWithCmdline } from './proc';
 import { round, spread, table, type Spread } from './stats';
-import { RUN_ID, STEP_TIMEOUT_MS, bounded, note, onCleanup, out, tocsinLogSummary } from './rig';
+import {
+  RUN_ID,
+  STEP_TIMEOUT_MS,
+  bounded,
+  note,
+  onCleanup,
+  out,
+  tocsinLogSummary,
+  databaseBase,
+} from './rig';
 
 export const REGISTER_TARGET_P99_MS = 25;
 /** The word the text-search form looks for; some subjects of SUP and PHI cases carry it. */
@@ -547,18 +553,6 @@ function get(agent: http.Agent, base: URL, pathname: string, token: string, expe
 
 // ---------------------------------------------------------------------------------------------
 // The part
-
-async function databaseBase(rigUri: string | undefined): Promise<string> {
-  const given = rigUri ?? process.env.MONGODB_URI;
-  if (given) return given;
-  const log = pino({ level: 'warn' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-bench-db-'));
-  onCleanup('remove the FerretDB temp dir', async () => fs.rmSync(dir, { recursive: true, force: true }));
-  const db = await startFerretDb(dir, await findFerretDb(log, true), log);
-  onCleanup('stop FerretDB', () => db.stop());
-  note(`FerretDB (SQLite, ${dir}) on ${db.uri}`);
-  return db.uri;
-}
 
 export async function partRegister(rigUri: string | undefined, o: RegisterOptions): Promise<RegisterResult> {
   out(

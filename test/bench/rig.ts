@@ -282,3 +282,23 @@ export function tocsinLogSummary(tocsin: TocsinProcess): string[] {
     ...lines.slice(-5).map((l) => `  ${l.slice(0, 300)}`),
   ];
 }
+
+let ownDatabase: Promise<string> | undefined;
+
+/**
+ * The database server the parts that need only a database use: the rig's, MONGODB_URI, or a
+ * FerretDB of the bench's own, started once and shared by every such part.
+ */
+export function databaseBase(rigUri: string | undefined): Promise<string> {
+  const given = rigUri ?? process.env.MONGODB_URI;
+  if (given) return Promise.resolve(given);
+  return (ownDatabase ??= (async () => {
+    const log = pino({ level: 'warn' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-bench-db-'));
+    onCleanup('remove the FerretDB temp dir', async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const db = await startFerretDb(dir, await findFerretDb(log, true), log);
+    onCleanup('stop FerretDB', () => db.stop());
+    note(`FerretDB (SQLite, ${dir}) on ${db.uri}`);
+    return db.uri;
+  })());
+}

@@ -285,6 +285,14 @@ describe('when the desk serves the built PWA', () => {
     expect(source).toContain('index.html');
   });
 
+  it('then the page’s script travels gzipped to a browser that accepts it, and plain to one that does not', async () => {
+    const gz = await fetch(`${desk.url}/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    const plain = await fetch(`${desk.url}/app.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await gz.text()).toBe(await plain.text());
+  });
+
   it('then the manifest names the app, opens standalone at /, and lists real PNG icons of the stated sizes', async () => {
     const res = await fetch(`${desk.url}/manifest.webmanifest`);
     expect(res.headers.get('content-type')).toMatch(/^application\/manifest\+json/);
