@@ -82,8 +82,20 @@ const env = z.object({
     )
     .optional(),
 
-  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
-  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .refine(
+      (k) => /^[A-Za-z0-9_-]+$/.test(k) && Buffer.from(k, 'base64url').length === 65,
+      'must be a P-256 public key, 65 bytes in URL-safe base64 (as `npx web-push generate-vapid-keys` prints)',
+    )
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .refine(
+      (k) => /^[A-Za-z0-9_-]+$/.test(k) && Buffer.from(k, 'base64url').length === 32,
+      'must be a P-256 private key, 32 bytes in URL-safe base64',
+    )
+    .optional(),
   VAPID_SUBJECT: z
     .string()
     .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// URL')
@@ -114,6 +126,8 @@ export interface Config {
   /** Authentication-Results from these hosts (the mailbox provider's own) are trusted. */
   authservIds: string[];
   vapid?: { publicKey: string; privateKey: string; subject: string };
+  /** Who push services may contact about our pushes (VAPID `sub`), with or without keys set. */
+  vapidSubject: string;
 }
 
 /** The names of the variables whose values must never be logged. */
@@ -179,6 +193,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.');
   }
 
+  const vapidSubject = e.VAPID_SUBJECT ?? `mailto:${e.MAIL_FROM ?? 'admin@localhost'}`;
   return {
     mongodbUri: e.MONGODB_URI,
     port: e.PORT,
@@ -195,12 +210,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     vapid:
       e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
-        ? {
-            publicKey: e.VAPID_PUBLIC_KEY,
-            privateKey: e.VAPID_PRIVATE_KEY,
-            subject: e.VAPID_SUBJECT ?? `mailto:${e.MAIL_FROM ?? 'admin@localhost'}`,
-          }
+        ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: vapidSubject }
         : undefined,
+    vapidSubject,
   };
 }
 

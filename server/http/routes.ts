@@ -19,6 +19,8 @@ import type { MemberMailer } from '../auth/member-mail';
 import type { Logger } from '../logger';
 import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
 import { triageRoutes } from './triage-routes';
+import type { Pager } from '../push/pager';
+import { pushRoutes } from '../push/routes';
 
 export type { ApiRoute } from './route-kit';
 
@@ -37,6 +39,8 @@ export interface RouteDeps {
   /** Mails members about their account (a passkey added); none without SMTP. */
   mailMember?: MemberMailer;
   log?: Logger;
+  /** Pushes to members' devices. */
+  pager: Pager;
 }
 
 /** An attachment's name for Content-Disposition: RFC 6266, with an ASCII fallback. */
@@ -129,7 +133,7 @@ function playbookSummary(p: Playbook) {
 let defaultPlaybook: Playbook | undefined;
 const builtInPlaybook = () => (defaultPlaybook ??= loadPlaybook());
 
-export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
+export function apiRoutes(deps: RouteDeps): ApiRoute[] {
   const playbook = () => deps.playbook ?? builtInPlaybook();
   const routes: ApiRoute[] = [
     {
@@ -243,6 +247,7 @@ export function apiRoutes(deps: RouteDeps = {}): ApiRoute[] {
     emailHtmlRoute,
     ...triageRoutes(playbook),
     ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
+    ...pushRoutes(deps.pager),
     ...passkeyApiRoutes({
       publicUrl: deps.publicUrl ?? 'http://localhost',
       mailMember: deps.mailMember,

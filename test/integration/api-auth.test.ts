@@ -1,8 +1,9 @@
 import type { Router } from 'express';
 import { addUser, createToken } from '../../server/auth/users';
 import { apiRoutes } from '../../server/http/routes';
+import { storedKeyPager } from '../../server/push/pager';
 import { casesTagged } from '../support/conversation';
-import { startDesk, type Desk } from '../support/desk';
+import { startDesk, testLog, type Desk } from '../support/desk';
 import { newMailbox, uniqueName } from '../support/env';
 import { appendMessages, compose } from '../support/mail';
 import { waitFor } from '../support/wait';
@@ -43,7 +44,7 @@ beforeAll(async () => {
 afterAll(() => desk.stop());
 
 /** Each registered route, with its path parameters filled in. */
-const routes = apiRoutes().map((r) => ({
+const routes = apiRoutes({ pager: storedKeyPager(testLog) }).map((r) => ({
   method: r.method.toUpperCase(),
   template: r.path,
   path: '/api' + r.path.replace(/:(\w+)/g, 'INC-2026-001'),

@@ -48,6 +48,8 @@ export async function startTocsin(
       HOME: process.env.HOME ?? '',
       TOCSIN_ENV_FILE: '/dev/null',
       LOG_LEVEL: 'warn',
+      // The local push service's CA (global-setup.ts): Tocsin trusts it as it would a real one.
+      ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
       DATA_DIR: dataDir,
       PORT: String(port),
       ...env,

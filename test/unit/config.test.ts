@@ -3,6 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, describeConfig, loadConfig, loadDotEnv } from '../../server/config';
 
+/** Keys of the right shapes (web-push's generateVAPIDKeys gives the same): 65 and 32 bytes. */
+const PUB = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
+const PRIV = Buffer.alloc(32, 9).toString('base64url');
+const VAPID_SECRET = Buffer.alloc(32, 'Q').toString('base64url');
+
 const imapEnv = { IMAP_HOST: 'imap.example.org', IMAP_USER: 'desk', IMAP_PASSWORD: 'imap-pw-Zq81' };
 
 /** Runs loadConfig and returns the ConfigError it throws; fails the test when it does not throw one. */
@@ -82,14 +87,14 @@ describe('loadConfig defaults', () => {
 
   it('when both VAPID keys are set without a subject, then the subject is mailto: MAIL_FROM', () => {
     const config = loadConfig({
-      VAPID_PUBLIC_KEY: 'pub',
-      VAPID_PRIVATE_KEY: 'priv',
+      VAPID_PUBLIC_KEY: PUB,
+      VAPID_PRIVATE_KEY: PRIV,
       MAIL_FROM: 'security@example.org',
     });
 
     expect(config.vapid).toEqual({
-      publicKey: 'pub',
-      privateKey: 'priv',
+      publicKey: PUB,
+      privateKey: PRIV,
       subject: 'mailto:security@example.org',
     });
   });
@@ -131,7 +136,7 @@ describe('loadConfig empty strings', () => {
   });
 
   it('when one VAPID key is set and the other is an empty string, then it counts as only one key set', () => {
-    const err = configError({ VAPID_PUBLIC_KEY: 'pub', VAPID_PRIVATE_KEY: '' });
+    const err = configError({ VAPID_PUBLIC_KEY: PUB, VAPID_PRIVATE_KEY: '' });
 
     expect(err.message).toBe(
       'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.',
@@ -183,12 +188,22 @@ describe('loadConfig bad values', () => {
     ['IMAP_HOST', { IMAP_USER: 'desk' }, 'IMAP_HOST must be set when IMAP_USER or IMAP_PASSWORD is set.'],
     [
       'VAPID_PUBLIC_KEY',
-      { VAPID_PUBLIC_KEY: 'pub' },
+      { VAPID_PUBLIC_KEY: PUB },
       'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.',
     ],
     [
       'VAPID_PUBLIC_KEY',
-      { VAPID_PRIVATE_KEY: 'priv' },
+      { VAPID_PUBLIC_KEY: 'BExample', VAPID_PRIVATE_KEY: PRIV },
+      'VAPID_PUBLIC_KEY must be a P-256 public key, 65 bytes in URL-safe base64 (as `npx web-push generate-vapid-keys` prints) (got "BExample").',
+    ],
+    [
+      'VAPID_PRIVATE_KEY',
+      { VAPID_PUBLIC_KEY: PUB, VAPID_PRIVATE_KEY: PUB },
+      'VAPID_PRIVATE_KEY must be a P-256 private key, 32 bytes in URL-safe base64.',
+    ],
+    [
+      'VAPID_PUBLIC_KEY',
+      { VAPID_PRIVATE_KEY: PRIV },
       'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together, or both left unset.',
     ],
   ];
@@ -245,8 +260,8 @@ describe('secrets', () => {
       ...imapEnv,
       SMTP_URL: 'smtps://desk:smtp-pw-Kx42@mail.example.org',
       MONGODB_URI: 'mongodb://tocsin:db-pw-Lm07@db.example.org/tocsin',
-      VAPID_PUBLIC_KEY: 'pub',
-      VAPID_PRIVATE_KEY: 'vapid-private-Qa99',
+      VAPID_PUBLIC_KEY: PUB,
+      VAPID_PRIVATE_KEY: VAPID_SECRET,
       MAIL_FROM: 'security@example.org',
     });
 
@@ -257,7 +272,7 @@ describe('secrets', () => {
     expect(text).not.toContain('smtp-pw-Kx42');
     expect(text).not.toContain('smtps://');
     expect(text).not.toContain('db-pw-Lm07');
-    expect(text).not.toContain('vapid-private-Qa99');
+    expect(text).not.toContain(VAPID_SECRET);
     expect(described).toEqual({
       port: 3000,
       publicUrl: 'http://localhost:3000',

@@ -1,0 +1,202 @@
+import https from 'node:https';
+import webpush, { WebPushError } from 'web-push';
+import type { Logger } from '../logger';
+import { backoffDelay } from '../mail/backoff';
+import { PushSubscriptionModel, type SubscriptionDoc } from './subscriptions';
+import type { VapidKeys } from './vapid';
+
+/**
+ * Sends one push to many devices: concurrently, a bounded number at a time, so one slow or dead
+ * device never holds up the others. Each device's push is retried on 429 (after Retry-After) and
+ * on 5xx or no answer (with backoff); a subscription the push service no longer knows (404, 410)
+ * is removed, and one refused after a key change (403) is marked stale. Every attempt is returned,
+ * for the caller to record on the case's timeline or in the push log.
+ */
+
+/**
+ * What a push carries. It can show on a lock screen, so it never holds the subject, the reporter
+ * or any text of the case: the service worker fetches those once the member opens it.
+ */
+export interface PushMessage {
+  /** The kind of alert: `urgent-case`, `escalation`, `response-due`, `update-due`, `test`… */
+  alert: string;
+  key?: string;
+  severity?: string;
+  url: string;
+  /** Which alert this is, so that acknowledging it can name it. */
+  id?: string;
+}
+
+export interface PushAttempt {
+  at: Date;
+  /** The push service's answer, or null when it gave none (network error, timeout). */
+  status: number | null;
+  error?: string;
+  ms: number;
+}
+
+export type PushOutcome = 'delivered' | 'removed' | 'stale' | 'failed';
+
+export interface DeviceResult {
+  subscriptionId: string;
+  userId: string;
+  outcome: PushOutcome;
+  attempts: PushAttempt[];
+}
+
+export interface SendOptions {
+  /** Urgent pushes go with `Urgency: high` and a short TTL: a page an hour late is no page. */
+  urgent: boolean;
+  /** Pushes with the same topic replace each other while undelivered (e.g. one per case). */
+  topic?: string;
+}
+
+export interface SenderOptions {
+  concurrency: number;
+  /** Attempts per device, the first included. */
+  maxAttempts: number;
+  timeoutMs: number;
+  /** The longest Retry-After honoured; a longer one fails the push now rather than hold the alert. */
+  maxRetryAfterMs: number;
+  backoff: { baseMs: number; maxMs: number };
+  urgentTtlSeconds: number;
+  normalTtlSeconds: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_SENDER_OPTIONS: SenderOptions = {
+  concurrency: 64,
+  maxAttempts: 4,
+  timeoutMs: 10_000,
+  maxRetryAfterMs: 120_000,
+  backoff: { baseMs: 1_000, maxMs: 30_000 },
+  urgentTtlSeconds: 3600,
+  normalTtlSeconds: 4 * 3600,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Runs fn over items, at most `limit` at a time, and returns the results in the items' order. */
+export async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110), in milliseconds from now. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export class PushSender {
+  private readonly opts: SenderOptions;
+  /** Keep-alive connections to each push service, shared by all pushes. */
+  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+
+  constructor(
+    private readonly keys: () => Promise<VapidKeys>,
+    private readonly log: Logger,
+    opts: Partial<SenderOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_SENDER_OPTIONS, ...opts };
+  }
+
+  async send(subs: SubscriptionDoc[], message: PushMessage, opts: SendOptions): Promise<DeviceResult[]> {
+    const keys = await this.keys();
+    const payload = JSON.stringify(message);
+    return mapPool(subs, this.opts.concurrency, (sub) => this.toDevice(sub, payload, keys, opts));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async toDevice(
+    sub: SubscriptionDoc,
+    payload: string,
+    keys: VapidKeys,
+    opts: SendOptions,
+  ): Promise<DeviceResult> {
+    const attempts: PushAttempt[] = [];
+    const result = (outcome: PushOutcome): DeviceResult => ({
+      subscriptionId: sub._id,
+      userId: sub.userId,
+      outcome,
+      attempts,
+    });
+    for (let n = 0; n < this.opts.maxAttempts; n++) {
+      const began = Date.now();
+      let status: number | null = null;
+      let retryAfter: string | undefined;
+      let error: string | undefined;
+      try {
+        const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: sub.keys }, payload, {
+          vapidDetails: { subject: keys.subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+          TTL: opts.urgent ? this.opts.urgentTtlSeconds : this.opts.normalTtlSeconds,
+          urgency: opts.urgent ? 'high' : 'normal',
+          topic: opts.topic ? topicOf(opts.topic) : undefined,
+          timeout: this.opts.timeoutMs,
+          agent: this.agent,
+        });
+        status = res.statusCode;
+      } catch (err) {
+        if (err instanceof WebPushError) {
+          status = err.statusCode;
+          retryAfter = header(err.headers, 'retry-after');
+          error = `${err.statusCode} ${String(err.body ?? '').slice(0, 200)}`.trim();
+        } else {
+          error = err instanceof Error ? err.message : String(err);
+        }
+      }
+      attempts.push({ at: new Date(began), status, error, ms: Date.now() - began });
+
+      if (status !== null && status >= 200 && status < 300) {
+        await this.note(sub, { lastSuccessAt: new Date() });
+        return result('delivered');
+      }
+      if (status === 404 || status === 410) {
+        await PushSubscriptionModel.deleteOne({ _id: sub._id });
+        this.log.info({ subscription: sub._id, status }, 'push subscription gone: removed');
+        return result('removed');
+      }
+      if (status === 403 && sub.vapidPublicKey !== keys.publicKey) {
+        await this.note(sub, { stale: true, lastFailureAt: new Date(), lastError: error });
+        return result('stale');
+      }
+      const retriable = status === null || status === 429 || status >= 500;
+      if (!retriable || n + 1 >= this.opts.maxAttempts) break;
+      const wait =
+        status === 429
+          ? (retryAfterMs(retryAfter) ?? backoffDelay(n, this.opts.backoff))
+          : backoffDelay(n, this.opts.backoff);
+      if (wait > this.opts.maxRetryAfterMs) break;
+      await this.opts.sleep(wait);
+    }
+    const last = attempts[attempts.length - 1];
+    await this.note(sub, { lastFailureAt: new Date(), lastError: last?.error ?? String(last?.status) });
+    return result('failed');
+  }
+
+  private async note(sub: SubscriptionDoc, set: Partial<SubscriptionDoc>): Promise<void> {
+    await PushSubscriptionModel.updateOne({ _id: sub._id }, { $set: set }).catch((err: unknown) =>
+      this.log.warn({ err, subscription: sub._id }, 'could not note a push result'),
+    );
+  }
+}
+
+const header = (headers: unknown, name: string): string | undefined => {
+  const value = (headers as Record<string, string | string[] | undefined> | undefined)?.[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** A Topic header is at most 32 URL-safe base64 characters (RFC 8030 §5.4). */
+const topicOf = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32);
