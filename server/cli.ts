@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv } from './config';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config';
+import { rotateVapidKeys } from './push/vapid';
 import { issueLoginLink } from './auth/magic-link';
 import { addUser, createToken, UserError } from './auth/users';
 import { createLogger } from './logger';
@@ -15,13 +16,19 @@ const USAGE = `usage:
   tocsin login-link EMAIL
   tocsin ingest FILE.eml…
   tocsin quarantine list [--all]
-  tocsin quarantine retry ID…`;
+  tocsin quarantine retry ID…
+  tocsin vapid rotate`;
 
 class UsageError extends Error {}
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
-async function run(argv: string[], runtime: () => Promise<Runtime>, publicUrl: string): Promise<number> {
+async function run(
+  argv: string[],
+  runtime: () => Promise<Runtime>,
+  config: Pick<Config, 'publicUrl' | 'vapid' | 'vapidSubject'>,
+): Promise<number> {
+  const publicUrl = config.publicUrl;
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -100,6 +107,19 @@ async function run(argv: string[], runtime: () => Promise<Runtime>, publicUrl: s
     }
     return failed ? 1 : 0;
   }
+  if (command === 'vapid' && sub === 'rotate' && rest.length === 0) {
+    if (config.vapid)
+      throw new UsageError(
+        'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set: rotate by setting new ones (npx web-push generate-vapid-keys) and restarting Tocsin.',
+      );
+    await runtime();
+    const keys = await rotateVapidKeys(config.vapidSubject);
+    out(`new VAPID public key ${keys.publicKey}`);
+    out(
+      'Restart Tocsin to sign with it. Each member’s PWA subscribes again with the new key the next time it opens; until then their devices are marked stale and get no pushes.',
+    );
+    return 0;
+  }
   throw new UsageError(USAGE);
 }
 
@@ -113,7 +133,7 @@ async function main(): Promise<void> {
     code = await run(
       process.argv.slice(2),
       async () => (runtime ??= await openRuntime(config, log, { publish: false })),
-      config.publicUrl,
+      config,
     );
   } catch (err) {
     const known = err instanceof UsageError || err instanceof ConfigError || err instanceof UserError;

@@ -7,6 +7,9 @@ import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { MailboxPoller } from './mail/poller';
 import { openRuntime } from './runtime';
+import { ClockScheduler } from './clocks/scheduler';
+import { Pager } from './push/pager';
+import { vapidKeys } from './push/vapid';
 
 /** The composition root: config, database, HTTP, poller, and a graceful shutdown. */
 async function main(): Promise<void> {
@@ -30,7 +33,10 @@ async function main(): Promise<void> {
   const poller = config.imap ? new MailboxPoller(config.imap, runtime.intake, log, instanceId) : undefined;
   if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
 
+  const pager = new Pager({ log, keys: () => vapidKeys(config.vapid, config.vapidSubject) });
+  const clocks = new ClockScheduler({ pager, playbook: runtime.playbook, log, instanceId });
   const app = createApp({
+    pager,
     log,
     mailbox: () => poller?.status(),
     conversation: runtime.conversation,
@@ -45,6 +51,7 @@ async function main(): Promise<void> {
   log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening');
   poller?.start();
   runtime.outbox?.start();
+  clocks.start();
   const stopHousekeeping = startHousekeeping(log);
 
   let stopping = false;
@@ -60,6 +67,8 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     await poller?.stop();
+    await clocks.stop();
+    pager.close();
     await runtime.close();
     log.info('stopped');
     process.exit(0);

@@ -11,6 +11,13 @@ const userSchema = new Schema(
     email: { type: String, required: true, unique: true, lowercase: true, trim: true },
     name: { type: String, required: true },
     role: { type: String, enum: ROLES, required: true },
+    /** Marked on call by the member themselves (server/clocks/oncall.ts; a rota may add others). */
+    onCall: { type: Boolean, default: false },
+    /** Hours in which only urgent (SEV1–2) alerts reach the member: local times in their zone. */
+    quietHours: {
+      type: new Schema({ start: String, end: String, timeZone: String }, { _id: false }),
+      default: null,
+    },
   },
   { timestamps: true, versionKey: false },
 );

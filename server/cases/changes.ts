@@ -3,6 +3,7 @@ import { isDuplicateKey } from '../db/connection';
 import { noteCaseChanged } from './feed';
 import { Case, type CaseDoc, type TimelineDoc } from './models';
 import { recordTimelineEntry } from './service';
+import { clockOperators, clockUpdateFor, type ClockUpdate } from '../clocks/facts';
 
 /**
  * Versioned changes to a case, exactly once, without transactions. A writer who saw version n
@@ -21,6 +22,8 @@ const changeSchema = new Schema(
     /** Top-level case fields and their new values (no dotted paths). */
     set: { type: Schema.Types.Mixed, default: () => ({}) },
     entry: { type: Schema.Types.Mixed, required: true },
+    /** What the change tells the case's clocks (server/clocks/facts.ts). */
+    clock: { type: Schema.Types.Mixed, default: undefined },
     at: { type: Date, required: true },
   },
   { versionKey: false, minimize: false },
@@ -33,6 +36,7 @@ interface ChangeDoc {
   version: number;
   set: Record<string, unknown>;
   entry: TimelineDoc;
+  clock?: ClockUpdate;
   at: Date;
 }
 
@@ -49,9 +53,10 @@ const changeId = (key: string, version: number) => `${key}#v${version}`;
 
 /** Applies a claimed change; repeating it changes nothing. */
 async function apply(change: ChangeDoc): Promise<void> {
+  const clock = clockOperators(change.clock);
   await Case.updateOne(
     { _id: change.caseKey, version: change.version - 1 },
-    { $set: { ...change.set, version: change.version } },
+    { ...clock, $set: { ...change.set, ...clock.$set, version: change.version } },
     { timestamps: false },
   );
   await noteCaseChanged(change.caseKey);
@@ -72,6 +77,8 @@ export async function settledCase(key: string): Promise<CaseDoc | undefined> {
 
 export interface Change {
   set: Record<string, unknown>;
+  /** Facts for the clocks beyond what the entry implies (an acknowledgement, awareness). */
+  clock?: ClockUpdate;
   /** The timeline entry, without its _id, case key and time: those come from the version. */
   entry: Omit<TimelineDoc, '_id' | 'caseKey' | 'at'>;
 }
@@ -98,6 +105,7 @@ export async function commitChange(
     version: next,
     set: change.set,
     entry: { ...change.entry, _id: `change:${changeId(key, next)}`, caseKey: key, at } as TimelineDoc,
+    clock: change.clock ?? clockUpdateFor(current, change.entry, change.set, at),
     at,
   };
   try {

@@ -68,6 +68,40 @@ const caseSchema = new Schema(
     links: { type: [new Schema({ key: String, relation: String }, { _id: false })], default: [] },
     /** What opened the case (an inbound message's ingest key): one case per source, ever. */
     source: { type: String, required: true, unique: true },
+    /** What the case's clocks are reckoned from (server/clocks): kept by each change as it is made. */
+    clock: {
+      type: new Schema(
+        {
+          /** Someone took the page (a push's Acknowledge, or the button): paging stops. */
+          acknowledged: { type: personSchema, default: null },
+          acknowledgedAt: Date,
+          /** The first human response: acknowledgement, triage action, note or reply. */
+          respondedAt: Date,
+          /** The last member action (note, reply, status change…), for "next update due". */
+          lastUpdateAt: Date,
+          /** While WaitingForVendor the response clock stands still. */
+          pausedSince: Date,
+          pausedMs: { type: Number, default: 0 },
+          /** First reached Monitoring or Closed: the post-incident review is due from then. */
+          resolvedAt: Date,
+          /** When the committee became aware of a personal-data breach (GDPR Art. 33). */
+          awareAt: Date,
+          authorityNotified: {
+            type: new Schema(
+              { at: Date, reference: String, reason: String, by: personSchema },
+              { _id: false },
+            ),
+            default: null,
+          },
+          review: {
+            type: new Schema({ at: Date, link: String, by: personSchema }, { _id: false }),
+            default: null,
+          },
+        },
+        { _id: false },
+      ),
+      default: () => ({}),
+    },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, versionKey: false },
@@ -134,6 +168,29 @@ const timelineSchema = new Schema(
     note: { text: String },
     vendorUpdate: { vendor: String, reference: String, text: String, receivedAt: Date },
     checklist: { item: String, label: String, done: Boolean },
+    /** A push alert of one of the case's clocks: who it went to, and every attempt per device. */
+    alert: {
+      id: String,
+      kind: String,
+      clock: String,
+      audience: String,
+      urgent: Boolean,
+      dueAt: Date,
+      recipients: [personSchema],
+      /** Recipients with no device to push to. */
+      unreachable: [personSchema],
+      results: [
+        new Schema(
+          {
+            subscriptionId: String,
+            userId: String,
+            outcome: String,
+            attempts: [new Schema({ at: Date, status: Number, error: String, ms: Number }, { _id: false })],
+          },
+          { _id: false },
+        ),
+      ],
+    },
   },
   { versionKey: false },
 );
@@ -186,6 +243,24 @@ export interface TimelineDoc {
   note?: { text: string };
   vendorUpdate?: { vendor: string; reference?: string; text: string; receivedAt?: Date };
   checklist?: { item: string; label: string; done: boolean };
+  alert?: AlertEntryValue;
+}
+
+export interface AlertEntryValue {
+  id: string;
+  kind: string;
+  clock: string;
+  audience: string;
+  urgent: boolean;
+  dueAt: Date;
+  recipients: Person[];
+  unreachable: Person[];
+  results: {
+    subscriptionId: string;
+    userId: string;
+    outcome: string;
+    attempts: { at: Date; status: number | null; error?: string; ms: number }[];
+  }[];
 }
 
 export interface Person {

@@ -85,6 +85,37 @@ const closureRequirement = z.object({
   whenVendorInvolved: z.boolean().optional(),
 });
 
+/**
+ * The clocks beside each severity's response time: how often an urgent case needs an update
+ * (seed 002: every 30 minutes), the personal-data breach deadline (GDPR Art. 33: 72 hours) and its
+ * reminders, and when the post-incident review is due (seed 001: 5 business days for Sev1/2).
+ */
+const clocksSection = z
+  .object({
+    update: z
+      .object({
+        everyMinutes: z.number().positive(),
+        remindBeforeMinutes: z.number().nonnegative(),
+        severities: z.array(severityId),
+      })
+      .default({ everyMinutes: 30, remindBeforeMinutes: 5, severities: ['SEV1', 'SEV2'] }),
+    breach: z
+      .object({
+        hours: z.number().positive(),
+        remindBeforeHours: z.array(z.number().positive()),
+        types: z.array(typeId),
+      })
+      .default({ hours: 72, remindBeforeHours: [24, 4, 1], types: ['DAT'] }),
+    review: z
+      .object({ businessDays: z.number().int().positive(), severities: z.array(severityId) })
+      .default({ businessDays: 5, severities: ['SEV1', 'SEV2'] }),
+  })
+  .default({
+    update: { everyMinutes: 30, remindBeforeMinutes: 5, severities: ['SEV1', 'SEV2'] },
+    breach: { hours: 72, remindBeforeHours: [24, 4, 1], types: ['DAT'] },
+    review: { businessDays: 5, severities: ['SEV1', 'SEV2'] },
+  });
+
 const schema = z
   .object({
     defaultType: typeId,
@@ -115,6 +146,7 @@ const schema = z
     rules: z.array(rule),
     checklists: z.record(typeId, checklist).default({}),
     closure: z.object({ requirements: z.array(closureRequirement) }).default({ requirements: [] }),
+    clocks: clocksSection,
   })
   .superRefine((p, ctx) => {
     const known = new Set(Object.keys(p.types));
@@ -141,6 +173,7 @@ export type TypeDef = Playbook['types'][string];
 export type RequiredField = TypeDef['requiredFields'][number];
 export type ChecklistItem = Playbook['checklists'][string][number];
 export type ClosureRequirement = Playbook['closure']['requirements'][number];
+export type ClockSettings = Playbook['clocks'];
 
 export const DEFAULT_PLAYBOOK_FILE = path.join(__dirname, 'playbook.default.json');
 

@@ -5,6 +5,7 @@ import type { CaseDoc } from './models';
 import { registerCases } from './register-cache';
 import type { Playbook, SeverityId } from './playbook';
 import { caseFields, caseFor, vendorInvolved } from './view';
+import { slaBreached } from '../clocks/clocks';
 
 /** The case register: the list with its filters, and the CSV export. */
 
@@ -22,6 +23,8 @@ export interface CaseFilter {
   from?: string;
   to?: string;
   q?: string;
+  /** `breached`: some clock of the case has run out (server/clocks). */
+  sla?: 'breached';
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -29,7 +32,12 @@ const DAY_MS = 24 * 3600_000;
 const literal = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
 
 /** The filter as a predicate over a case, for the member asking. */
-function caseMatcher(user: UserDoc, filter: CaseFilter): (doc: CaseDoc) => boolean {
+function caseMatcher(
+  user: UserDoc,
+  filter: CaseFilter,
+  playbook: Playbook,
+  now: Date,
+): (doc: CaseDoc) => boolean {
   const from = filter.from ? Date.parse(`${filter.from}T00:00:00Z`) : -Infinity;
   const to = filter.to ? Date.parse(`${filter.to}T00:00:00Z`) + DAY_MS : Infinity;
   const service = filter.service ? literal(filter.service) : undefined;
@@ -42,6 +50,7 @@ function caseMatcher(user: UserDoc, filter: CaseFilter): (doc: CaseDoc) => boole
     if (filter.owner && (doc.owner?.id ?? 'none') !== filter.owner) return false;
     const created = doc.createdAt.getTime();
     if (created < from || created >= to) return false;
+    if (filter.sla && !slaBreached(doc, playbook, now)) return false;
     if (!content) return true;
     // Filters on content match only cases whose content the member may see, so a search can
     // not reveal what a restricted case says by whether its stub comes back.
@@ -64,9 +73,15 @@ function searchText(doc: CaseDoc): string {
 }
 
 /** The matching cases, newest first, from the register cache; stops after `max` of them. */
-async function matching(user: UserDoc, filter: CaseFilter, max = Infinity): Promise<CaseDoc[]> {
+async function matching(
+  user: UserDoc,
+  filter: CaseFilter,
+  playbook: Playbook,
+  now: Date,
+  max = Infinity,
+): Promise<CaseDoc[]> {
   const all = await registerCases();
-  const matches = caseMatcher(user, filter);
+  const matches = caseMatcher(user, filter, playbook, now);
   const found: CaseDoc[] = [];
   for (const doc of all) {
     if (found.length >= max) break;
@@ -75,11 +90,17 @@ async function matching(user: UserDoc, filter: CaseFilter, max = Infinity): Prom
   return found;
 }
 
-export async function listCases(user: UserDoc, filter: CaseFilter, page: { limit: number; offset: number }) {
+export async function listCases(
+  user: UserDoc,
+  filter: CaseFilter,
+  page: { limit: number; offset: number },
+  playbook: Playbook,
+) {
+  const now = new Date();
   // One more than the page, to know whether there is a next one.
-  const docs = await matching(user, filter, page.offset + page.limit + 1);
+  const docs = await matching(user, filter, playbook, now, page.offset + page.limit + 1);
   return {
-    cases: docs.slice(page.offset, page.offset + page.limit).map((d) => caseFor(user, d)),
+    cases: docs.slice(page.offset, page.offset + page.limit).map((d) => caseFor(user, d, playbook, now)),
     next: docs.length > page.offset + page.limit ? page.offset + page.limit : null,
   };
 }
@@ -112,7 +133,7 @@ export async function* registerCsv(
   playbook: Playbook,
 ): AsyncGenerator<string> {
   yield csvRow(REGISTER_COLUMNS);
-  for (const doc of await matching(user, filter)) {
+  for (const doc of await matching(user, filter, playbook, new Date())) {
     const full = seesCase(user, doc);
     yield csvRow([
       doc.key,

@@ -1,3 +1,4 @@
+import { breachApplies, caseClocks } from '../clocks/clocks';
 import type { UserDoc } from '../auth/users';
 import { seesCase } from '../auth/policy';
 import { sanitizeEmailHtml } from '../mail/sanitize';
@@ -20,7 +21,7 @@ export const vendorInvolved = (doc: CaseDoc) => !!doc.vendorContact;
 
 export const caseFields = (doc: CaseDoc) => (doc.fields ?? {}) as Record<string, string>;
 
-export function caseJson(doc: CaseDoc) {
+export function caseJson(doc: CaseDoc, playbook?: Playbook, now = new Date()) {
   return {
     key: doc.key,
     type: doc.type,
@@ -46,6 +47,12 @@ export function caseJson(doc: CaseDoc) {
     suggestion: doc.suggestion,
     participants: doc.participants ?? [],
     links: doc.links ?? [],
+    /** Who took the page, and when (server/clocks). */
+    acknowledged: doc.clock?.acknowledged
+      ? { by: doc.clock.acknowledged, at: doc.clock.acknowledgedAt ?? null }
+      : null,
+    /** Each clock's deadline and state, for countdowns (with the playbook in hand). */
+    clocks: playbook ? caseClocks(doc, playbook, now) : undefined,
     version: doc.version,
   };
 }
@@ -66,7 +73,8 @@ export function caseStub(doc: CaseDoc) {
   };
 }
 
-export const caseFor = (user: UserDoc, doc: CaseDoc) => (seesCase(user, doc) ? caseJson(doc) : caseStub(doc));
+export const caseFor = (user: UserDoc, doc: CaseDoc, playbook?: Playbook, now?: Date) =>
+  seesCase(user, doc) ? caseJson(doc, playbook, now) : caseStub(doc);
 
 /**
  * One case in full, with its timeline and what the committee still has to do: the required
@@ -80,7 +88,9 @@ export async function caseDetail(doc: CaseDoc, playbook: Playbook) {
   const facts = { type: doc.type, severity: doc.severity, vendorInvolved: vendorInvolved(doc) };
   const record = (doc.closure ?? undefined) as ClosureRecord | undefined;
   return {
-    ...caseJson(doc),
+    ...caseJson(doc, playbook),
+    breach: breachRecord(doc, playbook),
+    review: doc.clock?.review ?? null,
     fields: caseFields(doc),
     missingFields: missingFields(playbook, doc.type, caseFields(doc)),
     // Read lean, the ticks are plain objects as written by triage.ts.
@@ -115,7 +125,7 @@ function caseIndicators(timeline: TimelineDoc[]) {
   return [...seen.values()];
 }
 
-const ENTRY_PARTS = ['notice', 'by', 'change', 'note', 'vendorUpdate', 'checklist'] as const;
+const ENTRY_PARTS = ['notice', 'by', 'change', 'note', 'vendorUpdate', 'checklist', 'alert'] as const;
 
 /**
  * An entry as the API shows it. An email's HTML is sanitised here, on every read, so a better
@@ -145,4 +155,13 @@ function timelineJson(entry: TimelineDoc) {
     };
   }
   return out;
+}
+
+/** The personal-data breach record (GDPR Art. 33), for a case whose breach clock runs. */
+function breachRecord(doc: CaseDoc, playbook: Playbook) {
+  if (!breachApplies(doc, playbook)) return null;
+  return {
+    awareAt: doc.clock?.awareAt ?? doc.firstSeenAt,
+    authorityNotified: doc.clock?.authorityNotified ?? null,
+  };
 }

@@ -1,3 +1,4 @@
+import { clockOperators } from '../clocks/facts';
 import { randomUUID } from 'node:crypto';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from '../cases/models';
 import { addParticipants } from '../cases/service';
@@ -68,6 +69,13 @@ export async function sendReply(
     },
     automatic: false,
   });
+  // A reply is the committee answering: it meets the response time and counts as an update.
+  const now = new Date();
+  await Case.updateOne(
+    { _id: caseKey },
+    clockOperators({ set: {}, min: { respondedAt: now }, max: { lastUpdateAt: now } }),
+    { timestamps: false },
+  );
   // Whoever the committee writes to takes part in the conversation from now on.
   await addParticipants(
     caseKey,

@@ -21,6 +21,7 @@ import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route
 import { triageRoutes } from './triage-routes';
 import type { Pager } from '../push/pager';
 import { pushRoutes } from '../push/routes';
+import { clockRoutes } from '../clocks/routes';
 
 export type { ApiRoute } from './route-kit';
 
@@ -86,6 +87,7 @@ const FILTER_QUERY = {
   from: 'created on or after this day (YYYY-MM-DD, UTC)',
   to: 'created on or before this day (YYYY-MM-DD, UTC)',
   q: 'text in the key, subject or reporter',
+  sla: '`breached`: only cases with a clock that has run out',
 };
 
 const day = (req: Request, name: string) => {
@@ -107,6 +109,7 @@ function caseFilter(req: Request): CaseFilter {
     from: day(req, 'from'),
     to: day(req, 'to'),
     q: stringParam(req, 'q'),
+    sla: stringParam(req, 'sla', ['breached']) as CaseFilter['sla'],
   };
 }
 
@@ -146,10 +149,15 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
         offset: 'how many to skip (use `next` from the previous page)',
       },
       handler: wrap(async (req) =>
-        listCases(req.user!, caseFilter(req), {
-          limit: Math.max(1, intParam(req, 'limit', 50, 200)),
-          offset: intParam(req, 'offset', 0, 1_000_000),
-        }),
+        listCases(
+          req.user!,
+          caseFilter(req),
+          {
+            limit: Math.max(1, intParam(req, 'limit', 50, 200)),
+            offset: intParam(req, 'offset', 0, 1_000_000),
+          },
+          playbook(),
+        ),
       ),
     },
     {
@@ -248,6 +256,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     ...triageRoutes(playbook),
     ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
     ...pushRoutes(deps.pager),
+    ...clockRoutes(playbook),
     ...passkeyApiRoutes({
       publicUrl: deps.publicUrl ?? 'http://localhost',
       mailMember: deps.mailMember,

@@ -7,10 +7,10 @@ import type { VapidKeys } from './vapid';
 
 /**
  * Sends one push to many devices: concurrently, a bounded number at a time, so one slow or dead
- * device never holds up the others. Each device's push is retried on 429 (after Retry-After) and
- * on 5xx or no answer (with backoff); a subscription the push service no longer knows (404, 410)
- * is removed, and one refused after a key change (403) is marked stale. Every attempt is returned,
- * for the caller to record on the case's timeline or in the push log.
+ * device never holds up the others. Each device's push is retried on 429, 5xx or no answer (after
+ * Retry-After when the service sends one, else with backoff); a subscription the push service no
+ * longer knows (404, 410) is removed, and one refused after a key change (403) is marked stale.
+ * Every attempt is returned, for the caller to record on the case's timeline or in the push log.
  */
 
 /**
@@ -174,10 +174,8 @@ export class PushSender {
       }
       const retriable = status === null || status === 429 || status >= 500;
       if (!retriable || n + 1 >= this.opts.maxAttempts) break;
-      const wait =
-        status === 429
-          ? (retryAfterMs(retryAfter) ?? backoffDelay(n, this.opts.backoff))
-          : backoffDelay(n, this.opts.backoff);
+      // Retry-After may come with a 429 or a 503 (RFC 9110 §10.2.3): the service knows best.
+      const wait = retryAfterMs(retryAfter) ?? backoffDelay(n, this.opts.backoff);
       if (wait > this.opts.maxRetryAfterMs) break;
       await this.opts.sleep(wait);
     }

@@ -683,7 +683,7 @@ export async function partRegister(rigUri: string | undefined, o: RegisterOption
     delete figures.bytes;
     return figures;
   };
-  const list = (filter: CaseFilter) => () => listCases(user, filter, page);
+  const list = (filter: CaseFilter) => () => listCases(user, filter, page, playbook);
 
   const healthz = await overHttp('GET /healthz (baseline)', '/healthz', o.requests, o.warmup);
   const auth = await overHttp(
@@ -744,7 +744,7 @@ export async function partRegister(rigUri: string | undefined, o: RegisterOption
       .lean(),
   );
 
-  const onePage = await listCases(user, {}, page);
+  const onePage = await listCases(user, {}, page, playbook);
   const reps = 500;
   const s0 = performance.now();
   let pageBytes = 0;
