@@ -2,10 +2,9 @@ import mongoose, { Schema } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import type { UserDoc } from '../auth/users';
 import { onCaseChanged } from '../cases/feed';
-import type { CaseDoc, Person } from '../cases/models';
+import { TimelineEntry, type CaseDoc, type Person } from '../cases/models';
 import type { Playbook } from '../cases/playbook';
 import { registerCases } from '../cases/register-cache';
-import { recordTimelineEntry } from '../cases/service';
 import { isDuplicateKey } from '../db/connection';
 import { acquireLease, releaseLease } from '../db/lease';
 import type { Logger } from '../logger';
@@ -199,7 +198,8 @@ export class ClockScheduler {
       { urgent: alert.urgent, topic: doc.key },
     );
     const reached = new Set(results.map((r) => r.userId));
-    await recordTimelineEntry({
+    // On the timeline, without touching the case: an alert is not a change to it.
+    await TimelineEntry.create({
       _id: `alert:${doc.key}:${randomUUID()}`,
       caseKey: doc.key,
       kind: 'alert',
