@@ -16,12 +16,15 @@
  *   (e) PWA: the first screen's JavaScript gzipped (target ≤ 60 KB), baseline Preact's own runtime;
  *       Lighthouse in mobile emulation on the sign-in screen and the signed-in inbox, performance
  *       and accessibility (targets ≥ 95 and 100), baseline a one-line static page (pwa.ts).
+ *   (f) push: one alert to 1,000 devices (target ≤ 2 s) beside web-push alone, and APPEND of an
+ *       urgent report → the on-call member's push (p99 ≤ 2 s) beside a bare IDLE client (push.ts).
  *
  * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000),
  *      BENCH_REGISTER_N (default 5000, and the other BENCH_REGISTER_* of register.ts); 0 skips a part.
  *      BENCH_PWA=0 skips (e) (and BENCH_PWA_RUNS, BENCH_PWA_CASES, BENCH_PWA_TIMEOUT_S of pwa.ts).
- *      Only one part, e.g. (d): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_PWA=0 npm run bench
- *      or (e): BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 npm run bench
+ *      BENCH_PUSH_FANOUT (1000) and BENCH_PUSH_LATENCY_N (30) for (f); 0 and 0 skip it.
+ *      Only one part: set the others' N to 0 and BENCH_PWA=0, e.g. (f):
+ *      BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 BENCH_PWA=0 npm run bench
  *      BENCH_LATENCY_WARMUP (default 3), BENCH_LOAD_CONNECTIONS (default 4), MONGODB_URI (optional),
  *      BENCH_BACKLOG_TIMEOUT_S (default 1800): how long Tocsin gets for the backlog. A run cut short
  *      still reports its rate, throughput curve and an extrapolation, as a missed target, not a failure
@@ -48,6 +51,7 @@ import { partBacklog, printBacklog, type BacklogResult } from './backlog';
 import { partReply, printReply, type ReplyResult } from './reply';
 import { REGISTER_TARGET_P99_MS, partRegister, printRegister, type RegisterResult } from './register';
 import { partPwa, printPwa, type PageFigures, type PwaResult } from './pwa';
+import { partPush, printPush, pushSummaryRows, type PushResult } from './push';
 
 function report(
   latency: LatencyResult | undefined,
@@ -55,6 +59,7 @@ function report(
   backlog: BacklogResult | undefined,
   register: RegisterResult | undefined,
   pwa: PwaResult | undefined,
+  push: PushResult | undefined,
   errors: string[],
   totalMs: number,
   noiseSeen: ReturnType<NoiseMonitor['stop']>,
@@ -210,6 +215,7 @@ function report(
       [`      FCP / LCP / TBT / CLS`, metrics(pwa.pages.staticPage), '', ''],
     );
   }
+  if (push) rows.push(...pushSummaryRows(push));
   if (rows.length) out(table(['figure', 'value', 'target', ''], rows));
   out(`total bench time ${round(totalMs / 1000, 1)} s`);
   if (errors.length) {
@@ -227,6 +233,7 @@ function report(
     backlog,
     register,
     pwa,
+    push,
     errors,
   };
   out(`BENCH_JSON ${JSON.stringify(json)}`);
@@ -240,6 +247,7 @@ async function main(): Promise<number> {
   let backlog: BacklogResult | undefined;
   let register: RegisterResult | undefined;
   let pwa: PwaResult | undefined;
+  let push: PushResult | undefined;
   let interrupted = false;
   const monitor = new NoiseMonitor(5000);
   process.once('SIGINT', () => {
@@ -257,6 +265,8 @@ async function main(): Promise<number> {
     const backlogTimeLimitS = Math.max(10, intEnv('BENCH_BACKLOG_TIMEOUT_S', 1800));
     const registerN = intEnv('BENCH_REGISTER_N', 5000);
     const pwaOn = process.env.BENCH_PWA !== '0';
+    const pushFanout = intEnv('BENCH_PUSH_FANOUT', 1000);
+    const pushLatencyN = intEnv('BENCH_PUSH_LATENCY_N', 30);
     const n0 = noise();
     out(
       `Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}, ` +
@@ -267,7 +277,8 @@ async function main(): Promise<number> {
         (n0.jestProcesses > 0 ? ': timings may be noisy' : ''),
     );
     // Dovecot and the shared database only when a mail part runs; (d) needs only a database.
-    const rig = latencyN > 0 || replyN > 0 || backlogN > 0 ? await startRig() : undefined;
+    const mail = latencyN > 0 || replyN > 0 || backlogN > 0 || pushFanout > 0 || pushLatencyN > 0;
+    const rig = mail ? await startRig() : undefined;
     if (rig && latencyN > 0) {
       try {
         latency = await partLatency(rig, latencyN, warmup);
@@ -312,6 +323,14 @@ async function main(): Promise<number> {
         errors.push(`(d) register: ${(err as Error).stack ?? String(err)}`);
       }
     }
+    if (rig && (pushFanout > 0 || pushLatencyN > 0) && !interrupted) {
+      try {
+        push = await partPush(rig, { fanout: pushFanout, latencyN: pushLatencyN });
+        printPush(push);
+      } catch (err) {
+        errors.push(`(f) push: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
     if (pwaOn && !interrupted) {
       try {
         pwa = await partPwa(rig?.baseUri, {
@@ -335,7 +354,7 @@ async function main(): Promise<number> {
       `(max ${seen.maxJestProcesses}), highest 1-minute load average ${seen.maxLoad1} on ${os.cpus().length} cores` +
       (seen.samplesWithJest > 0 ? ': timings may be noisy' : ''),
   );
-  report(latency, reply, backlog, register, pwa, errors, performance.now() - began, seen);
+  report(latency, reply, backlog, register, pwa, push, errors, performance.now() - began, seen);
   return errors.length ? 1 : 0;
 }
 

@@ -19,7 +19,7 @@
  * turns; the median run by performance score is reported, with the range. The part uses a
  * database of its own, dropped afterwards: the rig's, else MONGODB_URI, else a FerretDB of its own.
  *
- * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 npm run bench
+ * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 BENCH_PUSH_FANOUT=0 BENCH_PUSH_LATENCY_N=0 npm run bench
  * Env: BENCH_PWA=0 skips the part; BENCH_PWA_RUNS (3), BENCH_PWA_CASES (12),
  *      BENCH_PWA_TIMEOUT_S (120): how long one Lighthouse run may take; CHROME_PATH (/usr/bin/chromium).
  */

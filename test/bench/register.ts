@@ -21,7 +21,8 @@
  * have the same fields. The part uses a database of its own, dropped afterwards, and needs only a
  * database (no Dovecot): the rig's when the other parts run, else MONGODB_URI or a FerretDB of its own.
  *
- * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_PWA=0 npm run bench
+ * Run only this part:  BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_PWA=0 BENCH_PUSH_FANOUT=0
+ *      BENCH_PUSH_LATENCY_N=0 npm run bench
  * Env: BENCH_REGISTER_N (default 5000 requests of the default page; 0 skips the part),
  *      BENCH_REGISTER_CASES (10000), BENCH_REGISTER_CLIENTS (50), BENCH_REGISTER_WARMUP (200),
  *      BENCH_REGISTER_FILTERED_N (1000: each filtered form and the 404; at most 100 and 20 calls for
