@@ -96,7 +96,10 @@ export function clockRoutes(playbook: () => Playbook): ApiRoute[] {
       summary: 'Whether you are on call (by your own mark or the rota), and your quiet hours',
       handler: wrap(async (req) => {
         const now = new Date();
-        return paging(req.user!, await onCallNow(now, await User.find().lean<UserDoc[]>()), now);
+        // Read afresh: the signed-in member is remembered for a moment, and may have just changed this.
+        const users = await User.find().lean<UserDoc[]>();
+        const user = users.find((u) => String(u._id) === String(req.user!._id)) ?? req.user!;
+        return paging(user, await onCallNow(now, users), now);
       }),
     },
     {
@@ -115,7 +118,7 @@ export function clockRoutes(playbook: () => Playbook): ApiRoute[] {
         const user = await User.findByIdAndUpdate(
           req.user!._id,
           { $set: set },
-          { new: true },
+          { returnDocument: 'after' },
         ).lean<UserDoc>();
         if (!user) throw new HttpError(404, 'member-not-found', 'Your account is gone.');
         const now = new Date();
