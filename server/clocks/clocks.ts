@@ -7,9 +7,9 @@ import type { Playbook } from '../cases/playbook';
  *
  *   response  the severity's response time from the first report; met by acknowledgement or the
  *             first human action; stands still while WaitingForVendor.
- *   update    for urgent severities while open and not Monitoring: the next update is due a set
- *             time after the last member action; stands still while WaitingForVendor (the move
- *             back is itself an update, so the count starts afresh).
+ *   update    for urgent severities while open and not Monitoring, from the first response on:
+ *             the next update is due a set time after the last member action; stands still while
+ *             WaitingForVendor (the move back is itself an update, so the count starts afresh).
  *   breach    for personal-data cases: 72 hours from awareness to notifying the authority.
  *   review    for urgent severities once resolved: the post-incident review, in business days.
  *
@@ -95,7 +95,7 @@ function response(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned {
   const dueAt = new Date(start.getTime() + sla + paused);
   const metAt = f.respondedAt ?? f.acknowledgedAt;
   if (metAt) return { view: { kind: 'response', state: 'met', dueAt, doneAt: new Date(metAt) }, alerts: [] };
-  const state: ClockState = f.pausedSince ? 'paused' : now > dueAt ? 'breached' : 'running';
+  const state: ClockState = f.pausedSince ? 'paused' : now >= dueAt ? 'breached' : 'running';
   const view = { kind: 'response' as const, state, dueAt };
   // No alerts while paused: the deadline moves with the pause, and nobody is waiting on us.
   if (f.pausedSince) return { view, alerts: [] };
@@ -107,14 +107,16 @@ function response(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned {
         // Paged once per case; a severity raised later while still unanswered pages then.
         { id: 'page', clock: 'response', kind: 'urgent-case', at: start, audience: 'page', urgent: true },
         {
+          // Nobody took the page in time: it rings again for the on-call member and every lead…
           id: `escalate-1:${sev}:${iso(dueAt)}`,
           clock: 'response',
           kind: 'escalation',
           at: dueAt,
-          audience: 'leads',
+          audience: 'page',
           urgent: true,
         },
         {
+          // …and after another response time, for everyone.
           id: `escalate-2:${sev}:${iso(dueAt)}`,
           clock: 'response',
           kind: 'escalation',
@@ -153,7 +155,10 @@ function update(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
   if (!s.severities.includes(doc.severity as (typeof s.severities)[number])) return undefined;
   if (!OPEN_FOR_UPDATES.has(doc.status)) return undefined;
   const f = factsOf(doc);
-  const base = new Date(f.lastUpdateAt ?? f.respondedAt ?? doc.firstSeenAt);
+  // Updates are owed once someone has taken the case; until then the response clock escalates.
+  const responded = f.respondedAt ?? f.acknowledgedAt;
+  if (!responded) return undefined;
+  const base = new Date(f.lastUpdateAt ?? responded);
   const every = s.everyMinutes * MINUTE;
   if (doc.status === 'WaitingForVendor')
     return { view: { kind: 'update', state: 'paused', dueAt: new Date(now.getTime() + every) }, alerts: [] };
@@ -216,7 +221,7 @@ function breach(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
     audience: 'owner-and-leads',
     urgent,
   });
-  return { view: { kind: 'breach', state: now > dueAt ? 'breached' : 'running', dueAt }, alerts };
+  return { view: { kind: 'breach', state: now >= dueAt ? 'breached' : 'running', dueAt }, alerts };
 }
 
 function review(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefined {
@@ -229,7 +234,7 @@ function review(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
   if (f.review?.at)
     return { view: { kind: 'review', state: 'met', dueAt, doneAt: new Date(f.review.at) }, alerts: [] };
   return {
-    view: { kind: 'review', state: now > dueAt ? 'breached' : 'running', dueAt },
+    view: { kind: 'review', state: now >= dueAt ? 'breached' : 'running', dueAt },
     alerts: [
       {
         id: `review-due:${iso(resolved)}`,

@@ -136,7 +136,7 @@ export class ClockScheduler {
     this.leader = await acquireLease(LEASE, this.deps.instanceId, this.opts.leaseTtlMs);
     report.leader = this.leader;
     if (!this.leader) return report;
-    if (!wasLeader) await this.resendUnfinished();
+    if (!wasLeader) await this.resendUnfinished(report);
     const now = this.opts.now();
     for (const doc of await registerCases()) {
       for (const alert of dueAlerts(doc, this.deps.playbook, now).due) {
@@ -228,7 +228,7 @@ export class ClockScheduler {
   }
 
   /** On taking the lease: alerts a previous holder claimed but did not finish sending. */
-  private async resendUnfinished(): Promise<void> {
+  private async resendUnfinished(report: TickReport): Promise<void> {
     const stuck = await AlertClaim.find({ state: 'sending', holder: { $ne: this.deps.instanceId } }).lean<
       { _id: string; caseKey: string; alertId: string; userId: string }[]
     >();
@@ -241,7 +241,7 @@ export class ClockScheduler {
         const users = await audienceOf(alert.audience, doc, now);
         const user = users.find((u) => String(u._id) === claim.userId);
         if (user) {
-          await this.send(doc, alert, [user], { leader: true, sent: [], held: [] });
+          await this.send(doc, alert, [user], report);
           continue;
         }
       }
