@@ -28,6 +28,8 @@ export interface ClockView {
   dueAt: Date;
   /** When it was met or stopped. */
   doneAt?: Date;
+  /** Met or stopped, but after the deadline: the SLA was breached all the same. */
+  late?: boolean;
 }
 
 /**
@@ -82,6 +84,12 @@ export function breachApplies(doc: CaseDoc, playbook: Playbook): boolean {
   return doc.personalData === true || playbook.clocks.breach.types.includes(doc.type);
 }
 
+/** A clock met or stopped at `at`: late when that was past its deadline. */
+function done(kind: ClockKind, state: ClockState, dueAt: Date, at: Date): ClockView {
+  const doneAt = new Date(at);
+  return { kind, state, dueAt, doneAt, ...(doneAt >= dueAt ? { late: true } : {}) };
+}
+
 interface Reckoned {
   view: ClockView;
   alerts: Alert[];
@@ -94,7 +102,7 @@ function response(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned {
   const paused = (f.pausedMs ?? 0) + (f.pausedSince ? Math.max(0, now.getTime() - +f.pausedSince) : 0);
   const dueAt = new Date(start.getTime() + sla + paused);
   const metAt = f.respondedAt ?? f.acknowledgedAt;
-  if (metAt) return { view: { kind: 'response', state: 'met', dueAt, doneAt: new Date(metAt) }, alerts: [] };
+  if (metAt) return { view: done('response', 'met', dueAt, metAt), alerts: [] };
   const state: ClockState = f.pausedSince ? 'paused' : now >= dueAt ? 'breached' : 'running';
   const view = { kind: 'response' as const, state, dueAt };
   // No alerts while paused: the deadline moves with the pause, and nobody is waiting on us.
@@ -201,7 +209,7 @@ function breach(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
   const dueAt = new Date(aware.getTime() + s.hours * HOUR);
   if (f.authorityNotified?.at)
     return {
-      view: { kind: 'breach', state: 'stopped', dueAt, doneAt: new Date(f.authorityNotified.at) },
+      view: done('breach', 'stopped', dueAt, f.authorityNotified.at),
       alerts: [],
     };
   const urgent = isUrgent(playbook, doc.severity);
@@ -232,7 +240,7 @@ function review(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
   const resolved = new Date(f.resolvedAt);
   const dueAt = addBusinessDays(resolved, s.businessDays);
   if (f.review?.at)
-    return { view: { kind: 'review', state: 'met', dueAt, doneAt: new Date(f.review.at) }, alerts: [] };
+    return { view: done('review', 'met', dueAt, f.review.at), alerts: [] };
   return {
     view: { kind: 'review', state: now >= dueAt ? 'breached' : 'running', dueAt },
     alerts: [
@@ -271,9 +279,9 @@ export function caseClocks(doc: CaseDoc, playbook: Playbook, now = new Date()): 
   return reckon(doc, playbook, now).map((r) => r.view);
 }
 
-/** True when any of the case's clocks has run out. */
+/** True when any of the case's clocks has run out, or was met or stopped only after it had. */
 export function slaBreached(doc: CaseDoc, playbook: Playbook, now = new Date()): boolean {
-  return caseClocks(doc, playbook, now).some((c) => c.state === 'breached');
+  return caseClocks(doc, playbook, now).some((c) => c.state === 'breached' || c.late);
 }
 
 /**
