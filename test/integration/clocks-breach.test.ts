@@ -133,15 +133,18 @@ describe('when a case involves personal data', () => {
 
 interface ListedCase {
   key: string;
-  clocks: { kind: string; state: string; dueAt: string }[];
+  clocks: { kind: string; state: string; dueAt: string; late?: boolean }[];
 }
 
 describe('when the register is filtered by sla=breached', () => {
   it('then it lists exactly the cases with a clock run out, and each case shows its clocks', async () => {
     const hourAgo = new Date(Date.now() - HOUR);
     const unanswered = await rig.openCase(`[URGENT] site is down ${uniqueName('a')}`, '.', hourAgo);
-    const answered = await rig.openCase(`[URGENT] site is down ${uniqueName('b')}`, '.', hourAgo);
+    const answered = await rig.openCase(`[URGENT] site is down ${uniqueName('b')}`, '.');
     expect((await rig.call(rig.cast.plain, 'POST', `/cases/${answered.key}/ack`)).status).toBe(200);
+    // Taken, but only after its 15 minutes had run out: still a breached SLA.
+    const answeredLate = await rig.openCase(`[URGENT] site is down ${uniqueName('e')}`, '.', hourAgo);
+    expect((await rig.call(rig.cast.plain, 'POST', `/cases/${answeredLate.key}/ack`)).status).toBe(200);
     const twoDaysAgo = new Date(Date.now() - 48 * HOUR);
     const old = await rig.openCase(`Phishing mail ${uniqueName('c')}`, '.', twoDaysAgo);
     const fresh = await rig.openCase(`Phishing mail ${uniqueName('d')}`, '.');
@@ -151,11 +154,13 @@ describe('when the register is filtered by sla=breached', () => {
 
     const breached = await rig.call<{ cases: ListedCase[] }>('admin', 'GET', '/cases?sla=breached&limit=200');
     expect(breached.status).toBe(200);
-    expect(breached.body.cases.map((c) => c.key).sort()).toEqual([unanswered.key, old.key, late.key].sort());
+    expect(breached.body.cases.map((c) => c.key).sort()).toEqual(
+      [unanswered.key, answeredLate.key, old.key, late.key].sort(),
+    );
 
     const all = await rig.call<{ cases: ListedCase[] }>('admin', 'GET', '/cases?limit=200');
     const clocks = (key: string) => all.body.cases.find((c) => c.key === key)!.clocks;
-    expect(all.body.cases).toHaveLength(5);
+    expect(all.body.cases).toHaveLength(6);
     expect(clocks(unanswered.key)).toEqual([
       { kind: 'response', state: 'breached', dueAt: at(hourAgo, 15 * MINUTE).toISOString() },
     ]);
@@ -163,6 +168,8 @@ describe('when the register is filtered by sla=breached', () => {
       expect.objectContaining({ kind: 'response', state: 'met' }),
       expect.objectContaining({ kind: 'update', state: 'running' }),
     ]);
+    expect(clocks(answered.key)[0]!).not.toHaveProperty('late');
+    expect(clocks(answeredLate.key)[0]!).toMatchObject({ kind: 'response', state: 'met', late: true });
     expect(clocks(old.key)).toEqual([
       { kind: 'response', state: 'breached', dueAt: at(twoDaysAgo, 24 * HOUR).toISOString() },
     ]);
