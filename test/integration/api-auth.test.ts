@@ -94,6 +94,9 @@ describe('when a member who is not its owner tries every case route of a restric
         'POST /cases/:key/notes',
         'POST /cases/:key/vendor-updates',
         'PUT /cases/:key/checklist/:item',
+        'POST /cases/:key/ack',
+        'PUT /cases/:key/breach',
+        'PUT /cases/:key/review',
       ].sort(),
     );
   });
