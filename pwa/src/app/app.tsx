@@ -4,6 +4,7 @@ import { Inbox } from './inbox';
 import { dismissRefusals, failed, pending } from './outbox';
 import { Register } from './register';
 import { caseHref, go, useRoute, type Route } from './route';
+import { Rota } from './rota';
 import { Settings } from './settings';
 import { SignIn } from './signin';
 import { conflicts, me, notice, online, updateReady, useCell } from './store';
@@ -44,6 +45,8 @@ function Screen({ route, signedIn }: { route: Route; signedIn: boolean }) {
       return <Register query={route.query} />;
     case 'settings':
       return <Settings />;
+    case 'rota':
+      return <Rota />;
     default:
       return <Inbox />;
   }
@@ -131,7 +134,11 @@ function Nav({ route }: { route: Route }) {
           key={name}
           href={href}
           aria-current={
-            route.name === name || (name === 'inbox' && route.name === 'case') ? 'page' : undefined
+            route.name === name ||
+            (name === 'inbox' && route.name === 'case') ||
+            (name === 'settings' && route.name === 'rota')
+              ? 'page'
+              : undefined
           }
         >
           {label}

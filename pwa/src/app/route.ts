@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** Hash routes: #/, #/case/KEY, #/register?…, #/settings, #/sign-in. */
+/** Hash routes: #/, #/case/KEY, #/register?…, #/settings, #/rota, #/sign-in. */
 export type Route =
   | { name: 'inbox' }
   | { name: 'case'; key: string }
   | { name: 'register'; query: URLSearchParams }
   | { name: 'settings' }
+  | { name: 'rota' }
   | { name: 'sign-in' };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,8 @@ export function parseRoute(hash: string): Route {
       return { name: 'register', query: new URLSearchParams(search) };
     case 'settings':
       return { name: 'settings' };
+    case 'rota':
+      return { name: 'rota' };
     case 'sign-in':
       return { name: 'sign-in' };
     default:
