@@ -1,3 +1,4 @@
+import { ClockBadge, hasClockLine } from './clock-badge';
 import { age, isUrgent } from './format';
 import { caseHref } from './route';
 import { pending } from './outbox';
@@ -31,8 +32,9 @@ export function CaseList(props: { cases: CaseSummary[]; empty: string; showStatu
               ) : (
                 <span class="subject">{c.subject || '(no subject)'}</span>
               )}
-              {(c.senderVerdict && c.senderVerdict !== 'none') || waiting ? (
+              {(c.senderVerdict && c.senderVerdict !== 'none') || waiting || hasClockLine(c) ? (
                 <span class="row-bottom">
+                  <ClockBadge c={c} />
                   <SenderBadge verdict={c.senderVerdict} />
                   {waiting ? <span class="badge pending">{waiting} pending</span> : null}
                 </span>

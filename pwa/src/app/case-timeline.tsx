@@ -1,8 +1,10 @@
+import { alertName } from '../sw/notify';
 import { EmailView } from './email';
 import { CLOSURE_LABELS, shown, when } from './format';
-import type { CaseDetail, TimelineEntry } from './types';
+import type { JSX } from 'preact';
+import type { AlertEntry, CaseDetail, TimelineEntry } from './types';
 
-/** The case's story, oldest first: mail in and out, notes, changes, vendor updates, ticks. */
+/** The case's story, oldest first: mail in and out, notes, changes, vendor updates, ticks, alerts. */
 export function Timeline({ c }: { c: CaseDetail }) {
   return (
     <section class="card" aria-labelledby="timeline-h">
@@ -77,11 +79,39 @@ function Entry({ c, e }: { c: CaseDetail; e: TimelineEntry }) {
         <p class="text">{e.checklist.label}</p>
       </>
     );
+  if (e.kind === 'acknowledged')
+    return (
+      <>
+        <h3>Acknowledged</h3>
+        {meta}
+        <p class="text">{e.by ? `${e.by.name} took the page.` : 'The page was taken.'}</p>
+      </>
+    );
+  if (e.kind === 'alert' && e.alert) return <AlertEntryView alert={e.alert} meta={meta} />;
   return (
     <>
       <h3>{e.notice ? 'Notice' : e.kind}</h3>
       {meta}
       {e.notice ? <p class="text">{e.notice.message}</p> : null}
+    </>
+  );
+}
+
+/** A push alert: whom it went to, who has no device to reach, and how the devices took it. */
+function AlertEntryView({ alert, meta }: { alert: AlertEntry; meta: JSX.Element }) {
+  const names = (people: { name: string }[]) => people.map((p) => p.name).join(', ');
+  const counts = new Map<string, number>();
+  for (const r of alert.results ?? []) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+  const devices = [...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+  return (
+    <>
+      <h3>Alert: {alertName(alert.kind)}</h3>
+      {meta}
+      <p class="text">
+        Pushed to {alert.recipients?.length ? names(alert.recipients) : 'nobody'}
+        {devices ? `; devices: ${devices}` : '; no device reached'}.
+      </p>
+      {alert.unreachable?.length ? <p class="text">No device reached: {names(alert.unreachable)}.</p> : null}
     </>
   );
 }

@@ -3,6 +3,8 @@ import { get } from './api';
 import { Closure } from './closure';
 import { Compose } from './compose';
 import { Conflicts } from './conflict';
+import { Clocks } from './case-clocks';
+import { BreachRecord, ReviewRecord } from './case-records';
 import { Checklist, Indicators } from './case-work';
 import { Timeline } from './case-timeline';
 import { Triage } from './case-triage';
@@ -99,9 +101,12 @@ function CaseBody({ c, apply }: { c: CaseDetail; apply: Apply }) {
         </dl>
       </section>
       <Pending caseKey={c.key} />
+      <Clocks c={c} apply={apply} />
       <Triage c={c} apply={apply} />
       <Indicators c={c} />
       <Checklist c={c} apply={apply} />
+      <BreachRecord c={c} apply={apply} />
+      <ReviewRecord c={c} apply={apply} />
       <Timeline c={c} />
       <Closure c={c} apply={apply} />
       <Compose c={c} apply={apply} />

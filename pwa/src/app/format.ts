@@ -81,3 +81,12 @@ export const bytes = (n: number | undefined) =>
       : n < 1048576
         ? `${Math.round(n / 1024)} KB`
         : `${(n / 1048576).toFixed(1)} MB`;
+
+/** A browser's user agent, briefly: "Chrome on Android". */
+export function shortAgent(ua: string | undefined): string {
+  if (!ua) return 'Unknown device';
+  const browser = /(Firefox|Edg|Chrome|Safari)\/[\d.]+/.exec(ua)?.[1] ?? 'Browser';
+  // Android's user agents say "Linux; Android": the more telling name wins, wherever it stands.
+  const os = ['Android', 'iPhone', 'iPad', 'Windows', 'Mac OS X', 'Linux'].find((o) => ua.includes(o)) ?? '';
+  return `${browser === 'Edg' ? 'Edge' : browser}${os ? ` on ${os === 'Mac OS X' ? 'Mac' : os}` : ''}`;
+}

@@ -1,13 +1,15 @@
 import { render } from 'preact';
 import { loadMe } from './api';
 import { App } from './app';
+import { renewIfKeyChanged } from './notifications';
 import { loadOutbox, sendQueue } from './outbox';
-import { online, updateReady } from './store';
+import { me, online, updateReady } from './store';
 import './app.css';
 
 /**
- * The page's entry: render the shell, learn who is signed in, send what waits in the outbox, and
- * keep the service worker (built separately, served at /sw.js) up to date with the member's consent.
+ * The page's entry: render the shell, learn who is signed in, send what waits in the outbox, renew
+ * a push subscription made with an old key, and keep the service worker (built separately, served
+ * at /sw.js) up to date with the member's consent.
  */
 
 render(<App />, document.getElementById('app')!);
@@ -15,6 +17,8 @@ render(<App />, document.getElementById('app')!);
 async function start(): Promise<void> {
   await Promise.all([loadMe(), loadOutbox()]);
   sendQueue();
+  // Subscribed with a key the desk has since rotated: subscribe again, or no alert arrives here.
+  if (me.get()) await renewIfKeyChanged().catch(() => undefined);
 }
 void start();
 

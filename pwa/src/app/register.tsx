@@ -7,7 +7,18 @@ import { STATUSES, statusLabel, type CaseSummary } from './types';
 import { ErrorText, Field, Freshness, Screen, Select, useLoad } from './ui';
 
 const PAGE = 25;
-const FILTERS = ['q', 'type', 'severity', 'status', 'service', 'owner', 'vendor', 'from', 'to'] as const;
+const FILTERS = [
+  'q',
+  'sla',
+  'type',
+  'severity',
+  'status',
+  'service',
+  'owner',
+  'vendor',
+  'from',
+  'to',
+] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 const any = (label: string, options: [string, string][]): [string, string][] => [['', label], ...options];
@@ -63,7 +74,15 @@ export function Register(props: { query: URLSearchParams }) {
           value={form.q ?? ''}
           onInput={set('q')}
         />
-        <details open={Object.keys(applied).some((k) => k !== 'q')}>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={form.sla === 'breached'}
+            onChange={(e) => set('sla')((e.currentTarget as HTMLInputElement).checked ? 'breached' : '')}
+          />
+          <span>SLA breached only (a response, update, breach or review deadline passed)</span>
+        </label>
+        <details open={Object.keys(applied).some((k) => k !== 'q' && k !== 'sla')}>
           <summary>More filters</summary>
           <div class="pair">
             <Select

@@ -1,13 +1,14 @@
 import { useState } from 'preact/hooks';
 import { get, loadMe, request, setCsrf } from './api';
-import { when } from './format';
+import { shortAgent, when } from './format';
 import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from './passkeys';
+import { NotificationSettings } from './notify-settings';
 import { go } from './route';
 import { me, say, useCell } from './store';
 import type { Me } from './types';
 import { ErrorText, Field, Freshness, Screen, useAction, useLoad } from './ui';
 
-/** The member's passkeys and sessions, and (until push arrives) a word on notifications. */
+/** The member's passkeys and sessions, notifications on their devices, on call and quiet hours. */
 export function Settings() {
   const who = useCell(me);
   const signOut = useAction();
@@ -20,10 +21,7 @@ export function Settings() {
       ) : null}
       <Passkeys />
       <Sessions />
-      <section class="card" aria-labelledby="notify-h">
-        <h2 id="notify-h">Notifications</h2>
-        <p>Urgent cases will wake you with a notification on this phone. This arrives with push.</p>
-      </section>
+      <NotificationSettings />
       <ErrorText error={signOut.error} />
       <div class="actions">
         <button
@@ -155,11 +153,4 @@ function Sessions() {
       </ul>
     </section>
   );
-}
-
-function shortAgent(ua: string | undefined): string {
-  if (!ua) return 'Unknown device';
-  const browser = /(Firefox|Edg|Chrome|Safari)\/[\d.]+/.exec(ua)?.[1] ?? 'Browser';
-  const os = /(Android|iPhone|iPad|Windows|Mac OS X|Linux)/.exec(ua)?.[1] ?? '';
-  return `${browser === 'Edg' ? 'Edge' : browser}${os ? ` on ${os === 'Mac OS X' ? 'Mac' : os}` : ''}`;
 }

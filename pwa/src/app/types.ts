@@ -64,6 +64,34 @@ export interface CaseSummary {
   version: number;
   /** DMARC/SPF/DKIM on the report that opened the case (absent on a restricted stub). */
   senderVerdict?: 'pass' | 'fail' | 'none';
+  /** Who took the case's page, and when (absent on a restricted stub). */
+  acknowledged?: { by: Person; at: string | null } | null;
+  /** The case's clocks (server/clocks/clocks.ts), for countdowns. */
+  clocks?: Clock[];
+}
+
+export type ClockKind = 'response' | 'update' | 'breach' | 'review';
+
+export interface Clock {
+  kind: ClockKind;
+  state: 'running' | 'paused' | 'met' | 'breached' | 'stopped';
+  dueAt: string;
+  doneAt?: string;
+}
+
+/** The personal-data breach record (GDPR Art. 33): awareness, and the authority's notification. */
+export interface BreachRecord {
+  awareAt: string;
+  authorityNotified: { at: string; reference: string; reason?: string; by?: Person } | null;
+}
+
+/** One push alert on the timeline: whom it went to, and how each device took it. */
+export interface AlertEntry {
+  kind: string;
+  clock: ClockKind;
+  recipients: Person[];
+  unreachable: Person[];
+  results: { outcome: string; attempts: unknown[] }[];
 }
 
 export type { FollowUp, VendorContact };
@@ -109,6 +137,7 @@ export interface TimelineEntry {
   note?: { text: string };
   vendorUpdate?: { vendor: string; reference?: string; text: string; receivedAt?: string };
   checklist?: { item: string; label: string; done: boolean };
+  alert?: AlertEntry;
 }
 
 export interface CaseDetail extends CaseSummary {
@@ -125,6 +154,8 @@ export interface CaseDetail extends CaseSummary {
   closure: { record: ClosureRecord | null; required: string[]; missing: string[] };
   indicators: { type: string; value: string; display: string; reports: number }[];
   timeline: TimelineEntry[];
+  breach: BreachRecord | null;
+  review: { at: string; link: string; by?: Person } | null;
 }
 
 /** The desk's own status list (a pure module with no imports, bundled into the page). */

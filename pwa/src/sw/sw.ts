@@ -4,13 +4,15 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { NetworkFirst } from 'workbox-strategies';
 import { ExpirationPlugin } from 'workbox-expiration';
 import type { WorkboxPlugin } from 'workbox-core/types';
+import { listenForPush } from './push';
 
 /**
  * Tocsin's service worker. It precaches the app shell, answers navigations with the shell, and
  * keeps the last answer of the few API reads a member needs on a bad connection (the case list,
  * a case, who am I), stamped with the time it was fetched. It handles same-origin GET requests
  * only: every other request (writes, other sites) goes to the network untouched, so a write made
- * offline fails as a network error and the page's own outbox keeps it.
+ * offline fails as a network error and the page's own outbox keeps it. Push notifications, their
+ * taps and the Acknowledge button are in push.ts.
  */
 
 declare global {
@@ -95,6 +97,8 @@ const stampFetchTime: WorkboxPlugin = {
 // The app shell, from the build's manifest; `/` is served as `/index.html`.
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
+
+listenForPush();
 
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: NOT_THE_SHELL }));
 
