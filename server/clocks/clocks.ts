@@ -239,8 +239,7 @@ function review(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
     return undefined;
   const resolved = new Date(f.resolvedAt);
   const dueAt = addBusinessDays(resolved, s.businessDays);
-  if (f.review?.at)
-    return { view: done('review', 'met', dueAt, f.review.at), alerts: [] };
+  if (f.review?.at) return { view: done('review', 'met', dueAt, f.review.at), alerts: [] };
   return {
     view: { kind: 'review', state: now >= dueAt ? 'breached' : 'running', dueAt },
     alerts: [
