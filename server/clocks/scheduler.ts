@@ -74,12 +74,15 @@ export interface TickReport {
 }
 
 const LEASE = 'clock-scheduler';
+/** How long a change waits for others before the scheduler looks (well inside a second). */
+const CHANGE_DELAY_MS = 200;
 const person = (u: UserDoc): Person => ({ id: String(u._id), name: u.name });
 const claimId = (caseKey: string, alertId: string, userId: string) => `${caseKey}|${alertId}|${userId}`;
 
 export class ClockScheduler {
   private readonly opts: SchedulerOptions;
   private timer?: ReturnType<typeof setInterval>;
+  private soon?: ReturnType<typeof setTimeout>;
   private running?: Promise<TickReport>;
   private again = false;
   private leader = false;
@@ -96,12 +99,19 @@ export class ClockScheduler {
 
   start(): void {
     this.timer = setInterval(() => void this.wake(), this.opts.tickMs);
-    // A case changed here (a new urgent report): look at once rather than at the next tick.
-    this.stopListening = onCaseChanged(() => void this.wake());
+    // A case changed here (a new urgent report): look soon rather than at the next tick. Changes
+    // coming in a burst (a backlog being read) share one look, so intake is not slowed by it.
+    this.stopListening = onCaseChanged(() => {
+      this.soon ??= setTimeout(() => {
+        this.soon = undefined;
+        void this.wake();
+      }, CHANGE_DELAY_MS);
+    });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     this.stopListening?.();
     await this.running?.catch(() => undefined);
     if (this.leader) await releaseLease(LEASE, this.deps.instanceId).catch(() => undefined);
