@@ -206,11 +206,19 @@ describe('when someone reports a lost laptop by email', () => {
         '',
       ].join('\r\n'),
     );
-    const { c, entry } = await followUp(r, dsn);
+    const { entry } = await followUp(r, dsn);
     const bounce = entry;
     expect(bounce.classification?.kind).toBe('bounce');
     expect(bounce.thread?.by).toBe('bounce');
-    const ackEntry = outbound(c).find((e) => e.email!.messageId === r.ack.messageId)!;
+    // The bounce's entry and the failed delivery are written side by side: wait for the second.
+    const isAck = (e: ReturnType<typeof outbound>[number]) => e.email!.messageId === r.ack.messageId;
+    const c = await waitForCase(
+      rig.desk,
+      r.caseView.key,
+      (v) => outbound(v).find(isAck)?.email?.delivery?.state !== 'sent',
+      'the acknowledgement marked as bounced',
+    );
+    const ackEntry = outbound(c).find(isAck)!;
     expect(ackEntry.email!.delivery?.state).toBe('failed');
     expect(ackEntry.email!.delivery?.lastError).toMatch(/^bounced \(email:/);
     expect(bounce.bounceOf).toBe(ackEntry.id);

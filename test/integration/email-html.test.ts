@@ -129,16 +129,22 @@ afterAll(async () => {
   await new Promise((r) => tracker?.close(r));
 });
 
-/** The case's incoming emails, oldest first, with the HTML iframe the app shows for each. */
+/**
+ * The case's two incoming emails, the first report then the follow-up, with the HTML iframe the app
+ * shows for each. Told apart by their text: both can arrive within the same second, and the
+ * mailbox's arrival time has one-second resolution.
+ */
 const emails = () =>
-  inbound(hostile).map((e) => ({
-    entry: e,
-    htmlUrl: e.email!.htmlUrl!,
-    iframe: page.locator(`iframe.email-html[src*="/timeline/${encodeURIComponent(e.id)}/html"]`),
-    card: page.locator('li.entry').filter({
-      has: page.locator(`iframe[src*="/timeline/${encodeURIComponent(e.id)}/html"]`),
-    }),
-  }));
+  [FIRST_TEXT, SECOND_TEXT]
+    .map((text) => inbound(hostile).find((e) => e.email!.html?.includes(text))!)
+    .map((e) => ({
+      entry: e,
+      htmlUrl: e.email!.htmlUrl!,
+      iframe: page.locator(`iframe.email-html[src*="/timeline/${encodeURIComponent(e.id)}/html"]`),
+      card: page.locator('li.entry').filter({
+        has: page.locator(`iframe[src*="/timeline/${encodeURIComponent(e.id)}/html"]`),
+      }),
+    }));
 
 /** Scrolls the lazy iframe into view and waits until its document shows `text`; returns its frame. */
 async function loadedFrame(iframe: Locator, text: string): Promise<Frame> {

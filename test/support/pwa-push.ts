@@ -72,7 +72,7 @@ interface Registration {
 type InPage = {
   navigator: {
     serviceWorker: {
-      controller: unknown;
+      controller: { state: string } | null;
       ready: Promise<{ getNotifications(o?: { tag?: string }): Promise<Shown[]> }>;
     };
   };
@@ -111,10 +111,13 @@ export class PushRig {
     return rig;
   }
 
-  /** Waits until the service worker controls the page. */
+  /**
+   * Waits until the service worker controls the page and has finished activating: a push
+   * delivered to a worker still activating can be lost, as the browser would not deliver one then.
+   */
   async controlled(): Promise<void> {
     await this.phone.page.waitForFunction(
-      () => !!(globalThis as unknown as InPage).navigator.serviceWorker.controller,
+      () => (globalThis as unknown as InPage).navigator.serviceWorker.controller?.state === 'activated',
     );
   }
 
