@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDesk, type Desk } from '../support/desk';
+import webpush from 'web-push';
+import { Pager } from '../../server/push/pager';
+import { vapidKeys } from '../../server/push/vapid';
+import { startDesk, testLog, type Desk } from '../support/desk';
 import { uniqueName } from '../support/env';
 import { compose } from '../support/mail';
 import { runCli, startTocsin } from '../support/tocsin-process';
@@ -149,5 +152,33 @@ describe('when the server gets SIGTERM', () => {
     const proc = await startTocsin(env);
     expect((await fetch(`${proc.url}/readyz`)).status).toBe(200);
     expect(await proc.stop()).toBe(0);
+  });
+});
+
+describe('when an admin rotates the stored Web Push keys', () => {
+  it('then vapid rotate prints a new public key, which the desk signs with after a restart', async () => {
+    // A restarted desk (a fresh pager) reads the stored pair; the first reading makes one.
+    const before = (
+      await new Pager({ log: testLog, keys: () => vapidKeys(undefined, 'mailto:a@b.c') }).keys()
+    ).publicKey;
+    const rotated = await runCli(['vapid', 'rotate'], env);
+    expect(rotated.code).toBe(0);
+    const printed = /new VAPID public key (\S+)/.exec(rotated.stdout)?.[1];
+    expect(printed).toBeDefined();
+    expect(printed).not.toBe(before);
+    expect(Buffer.from(printed!, 'base64url')).toHaveLength(65);
+    const after = await new Pager({ log: testLog, keys: () => vapidKeys(undefined, 'mailto:a@b.c') }).keys();
+    expect(after.publicKey).toBe(printed);
+  });
+
+  it('then with VAPID_* set it refuses, and says to set new keys instead', async () => {
+    const keys = webpush.generateVAPIDKeys();
+    const refused = await runCli(['vapid', 'rotate'], {
+      ...env,
+      VAPID_PUBLIC_KEY: keys.publicKey,
+      VAPID_PRIVATE_KEY: keys.privateKey,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set');
   });
 });
