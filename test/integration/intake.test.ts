@@ -59,8 +59,11 @@ async function onlyCase(marker: string, timeoutMs = 30_000): Promise<CaseJson> {
     },
     timeoutMs,
   );
-  const { body } = await desk.api<CaseJson>(`/api/cases/${found!.key}`);
-  return body;
+  // The case and its first entry are written side by side: wait for the entry too.
+  return waitFor(`the first entry of ${found!.key}`, async () => {
+    const { body } = await desk.api<CaseJson>(`/api/cases/${found!.key}`);
+    return body.timeline.length > 0 ? body : undefined;
+  });
 }
 
 const settled = () => caughtUp(box);

@@ -124,8 +124,7 @@ describe('when a push for an urgent case reaches the phone', () => {
   });
 
   it('then one notification shows, tagged with the case, naming its key and severity but not its subject', async () => {
-    await rig.deliver(payload('urgent-case'));
-    const [shown, ...more] = await rig.waitForNotifications(caseTag(), (n) => n.length > 0, 'the page');
+    const [shown, ...more] = await rig.deliverFirst(payload('urgent-case'), caseTag());
     expect(more).toEqual([]);
     expect(shown).toMatchObject({
       title: `SEV1 ${urgentKey}: urgent case`,

@@ -139,6 +139,29 @@ export class PushRig {
     });
   }
 
+  /**
+   * Delivers the first push of a run: a worker DevTools has to start cold on a busy machine can miss
+   * the event (seen in CI, never on a quiet run), so it is delivered again if nothing shows within
+   * 10 s, at most three times. Later pushes use deliver(); a tag's notifications replace each other.
+   */
+  async deliverFirst(payload: Record<string, unknown>, tag: string): Promise<Shown[]> {
+    for (let attempt = 1; ; attempt++) {
+      await this.deliver(payload);
+      try {
+        return await waitFor(
+          'the notification',
+          async () => {
+            const shown = await this.notifications(tag);
+            return shown.length ? shown : undefined;
+          },
+          10_000,
+        );
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+
   /** The notifications shown now, of one tag or all. */
   notifications(tag?: string): Promise<Shown[]> {
     return this.phone.page.evaluate(async (t) => {
