@@ -89,6 +89,9 @@ export class ClockScheduler {
   private stopListening?: () => void;
   /** Alerts every member of their audience has had: not looked at again in this process. */
   private readonly finished = new Set<string>();
+  /** Each case's due alerts as last worked out (see dueOf). */
+  private readonly plans = new WeakMap<CaseDoc, { at: number; nextAt?: number; due: Alert[] }>();
+  private renewedAt = 0;
 
   constructor(
     private readonly deps: SchedulerDeps,
@@ -143,19 +146,38 @@ export class ClockScheduler {
   async tick(): Promise<TickReport> {
     const report: TickReport = { leader: false, sent: [], held: [] };
     const wasLeader = this.leader;
-    this.leader = await acquireLease(LEASE, this.deps.instanceId, this.opts.leaseTtlMs);
+    // The holder renews a third of the way through its lease, not on every tick.
+    const fresh = this.leader && Date.now() - this.renewedAt < this.opts.leaseTtlMs / 3;
+    if (!fresh) {
+      this.leader = await acquireLease(LEASE, this.deps.instanceId, this.opts.leaseTtlMs);
+      if (this.leader) this.renewedAt = Date.now();
+    }
     report.leader = this.leader;
     if (!this.leader) return report;
     if (!wasLeader) await this.resendUnfinished(report);
     const now = this.opts.now();
     for (const doc of await registerCases()) {
-      for (const alert of dueAlerts(doc, this.deps.playbook, now).due) {
+      for (const alert of this.dueOf(doc, now)) {
         const done = `${doc.key}|${alert.id}`;
         if (this.finished.has(done)) continue;
         if (await this.fire(doc, alert, now, report)) this.finished.add(done);
       }
     }
     return report;
+  }
+
+  /**
+   * The case's due alerts, worked out again only when the case changed (the register cache hands
+   * out a new object then) or the next alert's time has come: a tick over ten thousand cases is
+   * then a pass over a map, not ten thousand reckonings.
+   */
+  private dueOf(doc: CaseDoc, now: Date): Alert[] {
+    const t = now.getTime();
+    const known = this.plans.get(doc);
+    if (known && t >= known.at && (known.nextAt === undefined || t < known.nextAt)) return known.due;
+    const { due, nextAt } = dueAlerts(doc, this.deps.playbook, now);
+    this.plans.set(doc, { at: t, nextAt: nextAt?.getTime(), due });
+    return due;
   }
 
   /** Sends the alert to each of its audience not yet claimed; true when nobody is left waiting. */

@@ -97,10 +97,16 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** A VAPID JWT lasts 12 hours (at most 24, RFC 8292); one is signed per push service and reused for 11. */
+const JWT_SECONDS = 12 * 3600;
+const JWT_REUSE_MS = 11 * 3600_000;
+
 export class PushSender {
   private readonly opts: SenderOptions;
   /** Keep-alive connections to each push service, shared by all pushes. */
   private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  /** Signed Authorization headers by push service origin and key: signing each push costs more than sending it. */
+  private readonly signed = new Map<string, { authorization: string; until: number }>();
 
   constructor(
     private readonly keys: () => Promise<VapidKeys>,
@@ -113,7 +119,36 @@ export class PushSender {
   async send(subs: SubscriptionDoc[], message: PushMessage, opts: SendOptions): Promise<DeviceResult[]> {
     const keys = await this.keys();
     const payload = JSON.stringify(message);
-    return mapPool(subs, this.opts.concurrency, (sub) => this.toDevice(sub, payload, keys, opts));
+    const results = await mapPool(subs, this.opts.concurrency, (sub) =>
+      this.toDevice(sub, payload, keys, opts),
+    );
+    // One write for every device that took it, rather than one each.
+    const delivered = results.filter((r) => r.outcome === 'delivered').map((r) => r.subscriptionId);
+    if (delivered.length)
+      await PushSubscriptionModel.updateMany(
+        { _id: { $in: delivered } },
+        { $set: { lastSuccessAt: new Date() } },
+      ).catch((err: unknown) => this.log.warn({ err }, 'could not note push deliveries'));
+    return results;
+  }
+
+  /** The VAPID Authorization header for a push service, signed once and reused while it is fresh. */
+  private authorization(endpoint: string, keys: VapidKeys): string {
+    const audience = new URL(endpoint).origin;
+    const id = `${audience} ${keys.publicKey}`;
+    const now = Date.now();
+    const known = this.signed.get(id);
+    if (known && known.until > now) return known.authorization;
+    const { Authorization } = webpush.getVapidHeaders(
+      audience,
+      keys.subject,
+      keys.publicKey,
+      keys.privateKey,
+      'aes128gcm',
+      Math.floor(now / 1000) + JWT_SECONDS,
+    ) as { Authorization: string };
+    this.signed.set(id, { authorization: Authorization, until: now + JWT_REUSE_MS });
+    return Authorization;
   }
 
   close(): void {
@@ -140,7 +175,7 @@ export class PushSender {
       let error: string | undefined;
       try {
         const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: sub.keys }, payload, {
-          vapidDetails: { subject: keys.subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+          headers: { Authorization: this.authorization(sub.endpoint, keys) },
           TTL: opts.urgent ? this.opts.urgentTtlSeconds : this.opts.normalTtlSeconds,
           urgency: opts.urgent ? 'high' : 'normal',
           topic: opts.topic ? topicOf(opts.topic) : undefined,
@@ -159,10 +194,7 @@ export class PushSender {
       }
       attempts.push({ at: new Date(began), status, error, ms: Date.now() - began });
 
-      if (status !== null && status >= 200 && status < 300) {
-        await this.note(sub, { lastSuccessAt: new Date() });
-        return result('delivered');
-      }
+      if (status !== null && status >= 200 && status < 300) return result('delivered');
       if (status === 404 || status === 410) {
         await PushSubscriptionModel.deleteOne({ _id: sub._id });
         this.log.info({ subscription: sub._id, status }, 'push subscription gone: removed');

@@ -41,8 +41,15 @@ export async function vapidKeys(
   subject: string,
 ): Promise<VapidKeys> {
   if (fromEnv) {
-    // web-push checks the shapes (65-byte public, 32-byte private, base64url) and says which is wrong.
-    webpush.setVapidDetails(fromEnv.subject, fromEnv.publicKey, fromEnv.privateKey);
+    // web-push checks the shapes (65-byte public, 32-byte private, base64url) and says which is
+    // wrong, by signing once (without setting its module-wide keys).
+    webpush.getVapidHeaders(
+      'https://push.example',
+      fromEnv.subject,
+      fromEnv.publicKey,
+      fromEnv.privateKey,
+      'aes128gcm',
+    );
     return { ...fromEnv, source: 'environment' };
   }
   let stored = await VapidKey.findById(STORED_ID).lean();
