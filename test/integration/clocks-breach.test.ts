@@ -1,5 +1,5 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView } from '../support/clock-rig';
+import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView, lines } from '../support/clock-rig';
 import { startPushService, type PushService } from '../support/push-service';
 
 // The 72-hour personal-data breach deadline (GDPR Art. 33) with its reminders, the breach record,
@@ -18,7 +18,6 @@ beforeEach(async () => {
 });
 afterEach(() => rig.stop());
 
-const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
 const ownerAndLeads = (kind: string) => lines(kind, 'Plain Member', 'Lead A', 'Lead B');
 
 /** A SEV3 case the plain member owns and marks as involving personal data. */

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import type { TickReport } from '../../server/clocks/scheduler';
 import { uniqueName } from '../support/env';
-import { at, ClockRig, MINUTE, type CaseView } from '../support/clock-rig';
+import { at, ClockRig, MINUTE, type CaseView, lines } from '../support/clock-rig';
 import { startPushService, type PushService } from '../support/push-service';
 
 // Each alert reaches each device once: across a restart, with two instances ticking at once, and
@@ -20,7 +20,6 @@ beforeEach(async () => {
 });
 afterEach(() => rig.stop());
 
-const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
 const everyone = ['On Call', 'Off Call', 'Plain Member', 'Lead A', 'Lead B'];
 
 async function urgentCase(): Promise<CaseView> {

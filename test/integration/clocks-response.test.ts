@@ -1,5 +1,5 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, quietAround } from '../support/clock-rig';
+import { at, ClockRig, clockOf, HOUR, MINUTE, quietAround, lines } from '../support/clock-rig';
 import { startPushService, type PushService } from '../support/push-service';
 
 // The response clock through the scheduler, the desk's API and the local push service: the page
@@ -18,8 +18,6 @@ beforeEach(async () => {
   rig = await ClockRig.start(push);
 });
 afterEach(() => rig.stop());
-
-const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
 
 describe('when an urgent case comes in', () => {
   it('then the members on call and the leads are paged at once, with nothing of the report in the push, and only once', async () => {

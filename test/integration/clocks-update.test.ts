@@ -1,5 +1,5 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView, type Member } from '../support/clock-rig';
+import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView, type Member, lines } from '../support/clock-rig';
 import { startPushService, type PushService } from '../support/push-service';
 
 // The update clock of urgent cases (every 30 minutes, a reminder 5 minutes before) and the
@@ -19,8 +19,6 @@ beforeEach(async () => {
   rig = await ClockRig.start(push);
 });
 afterEach(() => rig.stop());
-
-const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
 
 /** An urgent case, taken by `owner`: acknowledged, owned and moved through `statuses`. */
 async function takenCase(owner: Member, statuses: string[]): Promise<CaseView> {

@@ -245,3 +245,6 @@ export const clockOf = (view: CaseView, kind: string): ClockView => {
   if (!found) throw new Error(`case ${view.key} has no ${kind} clock: ${JSON.stringify(view.clocks)}`);
   return found;
 };
+
+/** Pushes as `kind → member` lines, sorted: what the clock tests compare. */
+export const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
