@@ -24,7 +24,13 @@ export function CaseScreen(props: { caseKey: string }) {
   const key = props.caseKey;
   const lastSent = useCell(sent);
   const loaded = useLoad(() => get<CaseDetail>(casePath(key)), [key]);
-  const [c, setCase] = useState<CaseDetail>();
+  const [c, setShown] = useState<CaseDetail>();
+  // Never back in time: a read that left before a write answered (or the worker's cached copy, when
+  // the network is slow) can arrive after it, with an older version of the case.
+  const setCase = (next: CaseDetail | undefined) =>
+    setShown((shown) =>
+      next && shown && shown.key === next.key && shown.version > next.version ? shown : next,
+    );
   useEffect(() => setCase(loaded.data), [loaded.data]);
   // A queued write of this case reached the desk: show the case as it is now.
   useEffect(() => {
