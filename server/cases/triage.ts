@@ -43,7 +43,8 @@ export interface CasePatch {
   reason?: string;
 }
 
-const person = (user: UserDoc): Person => ({ id: String(user._id), name: user.name });
+/** A member as the case records them: id and name at the time. */
+export const person = (user: UserDoc): Person => ({ id: String(user._id), name: user.name });
 
 type Diff = { field: string; from: unknown; to: unknown };
 

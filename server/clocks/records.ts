@@ -1,9 +1,9 @@
 import { authorize } from '../auth/policy';
 import type { UserDoc } from '../auth/users';
 import { commitChange, settledCase, CaseNotFound, StaleVersion } from '../cases/changes';
-import type { CaseDoc, Person } from '../cases/models';
+import type { CaseDoc } from '../cases/models';
 import type { Playbook } from '../cases/playbook';
-import { TriageError } from '../cases/triage';
+import { person, TriageError } from '../cases/triage';
 import { breachApplies } from './clocks';
 
 /**
@@ -15,7 +15,6 @@ import { breachApplies } from './clocks';
 const HOUR = 3600_000;
 /** A time a little ahead of the server's clock is a phone's clock, not the future. */
 const SKEW_MS = 5 * 60_000;
-const person = (user: UserDoc): Person => ({ id: String(user._id), name: user.name });
 
 /**
  * Takes the case's page: paging stops, and the response time is met. Needs no version (it is a

@@ -1,8 +1,9 @@
+import { person } from '../cases/triage';
 import mongoose, { Schema } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import type { UserDoc } from '../auth/users';
 import { onCaseChanged } from '../cases/feed';
-import { TimelineEntry, type CaseDoc, type Person } from '../cases/models';
+import { TimelineEntry, type CaseDoc } from '../cases/models';
 import type { Playbook } from '../cases/playbook';
 import { registerCases } from '../cases/register-cache';
 import { isDuplicateKey } from '../db/connection';
@@ -76,7 +77,6 @@ export interface TickReport {
 const LEASE = 'clock-scheduler';
 /** How long a change waits for others before the scheduler looks (well inside a second). */
 const CHANGE_DELAY_MS = 200;
-const person = (u: UserDoc): Person => ({ id: String(u._id), name: u.name });
 const claimId = (caseKey: string, alertId: string, userId: string) => `${caseKey}|${alertId}|${userId}`;
 
 export class ClockScheduler {

@@ -20,7 +20,7 @@ const attemptSchema = new Schema(
   { at: Date, status: { type: Number, default: null }, error: String, ms: Number },
   { _id: false },
 );
-export const deviceResultSchema = new Schema(
+const deviceResultSchema = new Schema(
   { subscriptionId: String, userId: String, outcome: String, attempts: [attemptSchema] },
   { _id: false },
 );

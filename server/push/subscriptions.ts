@@ -104,9 +104,6 @@ export async function removeSubscription(userId: string, idOrEndpoint: string): 
   return deletedCount > 0;
 }
 
-export const subscriptionsOf = (userIds: string[]) =>
-  PushSubscriptionModel.find({ userId: { $in: userIds } }).lean<SubscriptionDoc[]>();
-
 /** How a subscription looks to its member (never its keys). */
 export function subscriptionView(s: SubscriptionDoc, currentKey: string) {
   return {
