@@ -5,17 +5,18 @@
  * each push's VAPID signature and decrypts its payload, as a real push service would.
  *
  *   fan-out   one alert to N subscriptions (default 1,000): POST /api/push/test for a member with
- *             N devices, timed until Tocsin answers with every device's result (target ≤ 2 s);
- *             baseline: web-push's sendNotification from this process to N other subscriptions
- *             of the same service, as many at a time as Tocsin's pool (64).
+ *             N devices, timed until the push service has accepted the last push (target ≤ 2 s),
+ *             and until Tocsin answers with every device's result recorded in the database;
+ *             baseline: web-push's sendNotification from a process of its own (push-sender.ts)
+ *             to N other subscriptions of the same service, as many at a time as Tocsin's pool.
  *   latency   an urgent report APPENDed to the mailbox → the on-call member's push decrypted at
  *             the push service, one report at a time (p50/p99, target p99 ≤ 2 s); baseline: a
  *             bare IMAP IDLE client told of the same message.
  *
  * Env: BENCH_PUSH_FANOUT (1000; 0 skips it), BENCH_PUSH_LATENCY_N (30; 0 skips it).
  */
-import https from 'node:https';
-import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import webpush from 'web-push';
 import { compose } from '../support/mail';
@@ -53,7 +54,10 @@ const POOL = 64;
 export interface PushResult {
   fanout?: {
     devices: number;
-    tocsinMs: number;
+    /** From asking Tocsin until the push service had accepted the last push. */
+    deliveredMs: number;
+    /** From asking Tocsin until it answered with every device's result, recorded. */
+    answeredMs: number;
     delivered: number;
     rejections: number;
     baselineMs: number;
@@ -105,30 +109,58 @@ async function fanout(
   // One warm-up push, so that key loading and the first TLS handshakes are not what is timed.
   await call(url, token, 'POST', '/api/push/test');
   push.clear();
-  const t0 = performance.now();
+  const t0 = Date.now();
   const answer = (await call(url, token, 'POST', '/api/push/test')) as { results: { outcome: string }[] };
-  const tocsinMs = performance.now() - t0;
+  const answeredMs = Date.now() - t0;
+  const deliveredMs = lastAcceptedAt(push) - t0;
   const delivered = answer.results.filter((r) => r.outcome === 'delivered').length;
   const rejections = push.rejections.length;
+  const baseline = await baselineSender(push, n);
+  note(
+    `fan-out: the push service had all ${delivered}/${n} ${ms(deliveredMs)} after Tocsin was asked, ` +
+      `Tocsin answered after ${ms(answeredMs)}; web-push alone ${ms(baseline.ms)} (${baseline.accepted} accepted)`,
+  );
+  return {
+    devices: n,
+    deliveredMs,
+    answeredMs,
+    delivered,
+    rejections,
+    baselineMs: baseline.ms,
+    met: delivered === n && deliveredMs <= FANOUT_TARGET_MS,
+  };
+}
 
-  // Baseline: the library alone, from here, to as many other subscriptions, as many at a time.
+/** When the push service answered its last accepted push (epoch ms). */
+function lastAcceptedAt(push: PushService): number {
+  const accepted = push.attempts.filter((a) => a.status >= 200 && a.status < 300 && a.answeredAt);
+  if (!accepted.length) throw new Error('the push service accepted no push');
+  return Math.max(...accepted.map((a) => a.answeredAt!.getTime()));
+}
+
+/**
+ * The library alone, in a process of its own as Tocsin is (test/bench/push-sender.ts), to as many
+ * other subscriptions of the same service, as many at a time.
+ */
+async function baselineSender(push: PushService, n: number): Promise<{ ms: number; accepted: number }> {
   const keys = webpush.generateVAPIDKeys();
-  const others = Array.from({ length: n }, () => push.newSubscription({ vapidPublicKey: keys.publicKey }));
-  const agent = new https.Agent({ keepAlive: true, maxSockets: POOL, ca: fs.readFileSync(push.caFile) });
-  const send = (s: (typeof others)[number]) =>
-    webpush.sendNotification(s, JSON.stringify({ alert: 'test', url: '/' }), {
-      vapidDetails: { subject: 'mailto:bench@example.org', ...keys },
-      TTL: 60,
-      urgency: 'high',
-      agent,
-    });
-  await send(push.newSubscription({ vapidPublicKey: keys.publicKey }));
-  const b0 = performance.now();
-  await mapPool(others, POOL, send);
-  const baselineMs = performance.now() - b0;
-  agent.destroy();
-  note(`fan-out: Tocsin ${ms(tocsinMs)} for ${delivered}/${n} delivered; web-push alone ${ms(baselineMs)}`);
-  return { devices: n, tocsinMs, delivered, rejections, baselineMs, met: tocsinMs <= FANOUT_TARGET_MS };
+  const subscriptions = Array.from({ length: n + 1 }, () =>
+    push.newSubscription({ vapidPublicKey: keys.publicKey }),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'push-sender.ts')], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stop = onCleanup('stop the baseline push sender', async () => void child.kill());
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.stdin.end(JSON.stringify({ subscriptions, pool: POOL, caFile: push.caFile, keys }));
+  const code = await bounded(exited, STEP_TIMEOUT_MS, 'the baseline push sender');
+  await stop();
+  if (code !== 0) throw new Error(`the baseline push sender exited ${code}: ${stderr.trim().slice(0, 500)}`);
+  return JSON.parse(stdout.trim()) as { ms: number; accepted: number };
 }
 
 export async function partPush(rig: Rig, o: { fanout: number; latencyN: number }): Promise<PushResult> {
@@ -209,9 +241,14 @@ export function printPush(r: PushResult): void {
   if (r.fanout) {
     const f = r.fanout;
     rows.push(
-      [`fan-out to ${f.devices} devices (POST /api/push/test)`, ms(f.tocsinMs), `≤ ${FANOUT_TARGET_MS} ms`],
+      [
+        `fan-out to ${f.devices} devices: all accepted by the push service`,
+        ms(f.deliveredMs),
+        `≤ ${FANOUT_TARGET_MS} ms`,
+      ],
+      [`  POST /api/push/test answered, results recorded`, ms(f.answeredMs), ''],
       [`  delivered / rejected by the push service`, `${f.delivered} / ${f.rejections}`, `${f.devices} / 0`],
-      [`  baseline: web-push alone, ${POOL} at a time`, ms(f.baselineMs), 'floor'],
+      [`  baseline: web-push alone in its own process, ${POOL} at a time`, ms(f.baselineMs), 'floor'],
     );
   }
   if (r.latency) {
@@ -242,7 +279,7 @@ export function pushSummaryRows(r: PushResult): string[][] {
     rows.push(
       [
         `(f) one alert to ${r.fanout.devices} devices`,
-        ms(r.fanout.tocsinMs),
+        ms(r.fanout.deliveredMs),
         `≤ ${FANOUT_TARGET_MS} ms`,
         yes(r.fanout.met),
       ],
