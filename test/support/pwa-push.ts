@@ -16,7 +16,8 @@ import { waitFor } from './wait';
  * `notificationclick` listener, carrying the real Notification from getNotifications(). A script
  * can not make a trusted event, and waitUntil refuses untrusted ones, so the event's waitUntil
  * keeps the promises it is given, and the press resolves once they have: nothing is added to the
- * production worker for the test.
+ * production worker for the test. Being untrusted, such a press may not open a window
+ * (clients.openWindow refuses it): a real tap, which may, is notification-shade.ts's.
  */
 
 export interface Phone {
@@ -25,14 +26,21 @@ export interface Phone {
   close(): Promise<void>;
 }
 
-/** A phone-sized Chromium with its own profile, notifications allowed for `origin`. */
-export async function persistentPhone(origin: string): Promise<Phone> {
+/**
+ * A phone-sized Chromium with its own profile, notifications allowed for `origin`. `env` is added
+ * to the browser's environment (DBUS_SESSION_BUS_ADDRESS for a notification shade, say).
+ */
+export async function persistentPhone(
+  origin: string,
+  opts: { env?: Record<string, string> } = {},
+): Promise<Phone> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'tocsin-push-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 360, height: 740 },
     hasTouch: true,
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     args: [
       '--no-sandbox',
       '--host-resolver-rules=MAP localhost 127.0.0.1',
@@ -68,6 +76,12 @@ interface Registration {
   isDeleted: boolean;
 }
 
+interface Version {
+  versionId: string;
+  registrationId: string;
+  runningStatus: 'stopped' | 'starting' | 'running' | 'stopping';
+}
+
 /** The page's own view of the worker (the test's tsconfig has no DOM types). */
 type InPage = {
   navigator: {
@@ -92,6 +106,7 @@ type InWorker = {
 
 export class PushRig {
   private readonly registrations = new Map<string, Registration>();
+  private readonly versions = new Map<string, Version>();
 
   private constructor(
     private readonly phone: Phone,
@@ -101,11 +116,18 @@ export class PushRig {
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: Registration[] }) => {
       for (const r of e.registrations) this.registrations.set(r.registrationId, r);
     });
+    cdp.on('ServiceWorker.workerVersionUpdated', (e: { versions: Version[] }) => {
+      for (const v of e.versions) this.versions.set(v.versionId, v);
+    });
   }
 
-  /** Listens to the page's service worker registrations from now on (call before the first visit). */
-  static async attach(phone: Phone, origin: string): Promise<PushRig> {
-    const cdp = await phone.context.newCDPSession(phone.page);
+  /**
+   * Listens to the page's service worker registrations from now on (call before the first visit).
+   * DevTools is reached through `via` (the phone's page by default): a page of another origin that
+   * outlives the app's lets pushes arrive when no window of the app is open.
+   */
+  static async attach(phone: Phone, origin: string, via: Page = phone.page): Promise<PushRig> {
+    const cdp = await phone.context.newCDPSession(via);
     const rig = new PushRig(phone, origin, cdp);
     await cdp.send('ServiceWorker.enable');
     return rig;
@@ -144,22 +166,40 @@ export class PushRig {
    * the event (seen in CI, never on a quiet run), so it is delivered again if nothing shows within
    * 10 s, at most three times. Later pushes use deliver(); a tag's notifications replace each other.
    */
-  async deliverFirst(payload: Record<string, unknown>, tag: string): Promise<Shown[]> {
+  deliverFirst(payload: Record<string, unknown>, tag: string): Promise<Shown[]> {
+    return this.deliverUntil(payload, async () => {
+      const shown = await this.notifications(tag);
+      return shown.length ? shown : undefined;
+    });
+  }
+
+  /** deliverFirst() for a notification `seen` finds elsewhere (a notification shade, say). */
+  async deliverUntil<T>(
+    payload: Record<string, unknown>,
+    seen: () => Promise<T | undefined> | T | undefined,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.deliver(payload);
       try {
-        return await waitFor(
-          'the notification',
-          async () => {
-            const shown = await this.notifications(tag);
-            return shown.length ? shown : undefined;
-          },
-          10_000,
-        );
+        return await waitFor('the notification', seen, 10_000);
       } catch (err) {
         if (attempt >= 3) throw err;
       }
     }
+  }
+
+  /**
+   * Stops the app's service worker, as a phone does soon after its last window closed, and waits
+   * until DevTools reports it stopped: the next event has to start it afresh.
+   */
+  async stopWorker(): Promise<void> {
+    const registrationId = await this.registrationId();
+    await this.cdp.send('ServiceWorker.stopAllWorkers');
+    await waitFor('the service worker to stop', () =>
+      [...this.versions.values()]
+        .filter((v) => v.registrationId === registrationId)
+        .every((v) => v.runningStatus === 'stopped'),
+    );
   }
 
   /** The notifications shown now, of one tag or all. */

@@ -36,9 +36,10 @@ export function imapEnv(box: ImapConfig): Record<string, string> {
 
 export async function startTocsin(
   env: Record<string, string>,
-  opts: { waitReady?: boolean } = {},
+  opts: { waitReady?: boolean; port?: number } = {},
 ): Promise<TocsinProcess> {
-  const port = await freePort();
+  // A fixed port is the same origin again, as a desk restarted behind its own address is.
+  const port = opts.port ?? (await freePort());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-proc-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,

@@ -1,4 +1,5 @@
-import { get, request } from './api';
+import { ApiError, get, request } from './api';
+import { me } from './store';
 
 /**
  * Web Push on this device: asking for permission, subscribing with the desk's VAPID key and
@@ -84,11 +85,70 @@ export async function turnOnNotifications(): Promise<Device> {
   if (permission !== 'granted') throw new Error('Notifications were not allowed, so none can be shown.');
   const reg = await registration();
   const publicKey = await desksKey();
-  const existing = await reg.pushManager.getSubscription();
+  return settle(reg, publicKey, await reg.pushManager.getSubscription());
+}
+
+/**
+ * The endpoints of this browser's subscriptions that a new one replaces, kept until the desk has
+ * the new one and has forgotten them. Noted before the old subscription goes, so that a renewal
+ * cut short (the push service did not answer, the desk was out of reach) is finished on a later
+ * start: otherwise the browser is left with no subscription, or with one the desk never heard of,
+ * and nothing reaches the phone again. Noted with the member signed in: only theirs finishes it.
+ */
+const REPLACED = 'tocsin.push.replaced';
+
+function unfinished(): string[] {
+  try {
+    const noted = JSON.parse(localStorage.getItem(REPLACED) ?? 'null') as {
+      user?: unknown;
+      endpoints?: unknown;
+    } | null;
+    if (!noted || noted.user !== me.get()?.id || !Array.isArray(noted.endpoints)) return [];
+    return noted.endpoints.filter((e): e is string => typeof e === 'string');
+  } catch {
+    return [];
+  }
+}
+
+function note(endpoints: string[]): void {
+  try {
+    if (endpoints.length) localStorage.setItem(REPLACED, JSON.stringify({ user: me.get()?.id, endpoints }));
+    else localStorage.removeItem(REPLACED);
+  } catch {
+    // Private mode: a renewal cut short is not finished later; settings shows the device as stale.
+  }
+}
+
+/** The desk forgets one of this browser's old subscriptions; false if it could not be told. */
+const forget = (endpoint: string) =>
+  request('DELETE', `/api/push/subscriptions/${encodeURIComponent(endpoint)}`).then(
+    () => true,
+    // Forgotten already (by an earlier try, or removed in settings) is as good.
+    (err: unknown) => err instanceof ApiError && err.status === 404,
+  );
+
+/**
+ * Subscribes this browser with the desk's key (keeping a subscription already made with it), tells
+ * the desk, and has it forget the subscriptions this one replaced, now and any an earlier renewal
+ * left unfinished.
+ */
+async function settle(
+  reg: ServiceWorkerRegistration,
+  publicKey: string,
+  sub: PushSubscription | null,
+): Promise<Device> {
+  const current = sub && keyOf(sub) === publicKey ? sub : null;
+  const replaced = [...new Set([...unfinished(), ...(sub && !current ? [sub.endpoint] : [])])];
+  note(replaced);
   // A subscription with another key cannot be reused: the push service checks the key.
-  if (existing && keyOf(existing) !== publicKey) await existing.unsubscribe();
-  const sub = existing && keyOf(existing) === publicKey ? existing : await subscribe(reg, publicKey);
-  return register(sub);
+  if (sub && !current) await sub.unsubscribe();
+  const fresh = current ?? (await subscribe(reg, publicKey));
+  const device = await register(fresh);
+  const left: string[] = [];
+  for (const endpoint of replaced)
+    if (endpoint !== fresh.endpoint && !(await forget(endpoint))) left.push(endpoint);
+  note(left);
+  return device;
 }
 
 /** This browser's subscription's id at the desk (the SHA-256 of its endpoint), if it has one. */
@@ -103,13 +163,14 @@ export async function thisDeviceId(): Promise<string | undefined> {
 /** Stops notifications to one device; to this one, the browser's subscription goes too. */
 export async function removeDevice(id: string, isThisDevice: boolean): Promise<void> {
   await request('DELETE', `/api/push/subscriptions/${encodeURIComponent(id)}`);
-  if (isThisDevice)
-    await (
-      await navigator.serviceWorker.ready
-    ).pushManager
-      .getSubscription()
-      .then((s) => s?.unsubscribe())
-      .catch(() => undefined);
+  if (!isThisDevice) return;
+  note([]); // turned off here: no renewal to finish on a later start
+  await (
+    await navigator.serviceWorker.ready
+  ).pushManager
+    .getSubscription()
+    .then((s) => s?.unsubscribe())
+    .catch(() => undefined);
 }
 
 /** The application server key a subscription was made with, as base64url (the desk's spelling). */
@@ -123,21 +184,17 @@ function keyOf(sub: PushSubscription): string | undefined {
 
 /**
  * On each start, signed in: a subscription made with a key the desk no longer signs with is
- * replaced by one with the current key, and the desk told. Quiet: nothing to show if it fails.
+ * replaced by one with the current key, and the desk told; a renewal an earlier start left
+ * unfinished is finished. Quiet: nothing to show if it fails, and the next start tries again.
  */
 export async function renewIfKeyChanged(): Promise<'kept' | 'renewed' | 'none'> {
   if (!pushSupported() || Notification.permission !== 'granted') return 'none';
   const reg = await registration();
   const sub = await reg.pushManager.getSubscription();
-  if (!sub) return 'none';
+  if (!sub && !unfinished().length) return 'none';
   const publicKey = await desksKey();
-  if (keyOf(sub) === publicKey) return 'kept';
-  const old = sub.endpoint;
-  await sub.unsubscribe();
-  const fresh = await subscribe(reg, publicKey);
-  await register(fresh);
-  if (fresh.endpoint !== old)
-    await request('DELETE', `/api/push/subscriptions/${encodeURIComponent(old)}`).catch(() => undefined);
+  if (sub && keyOf(sub) === publicKey && !unfinished().length) return 'kept';
+  await settle(reg, publicKey, sub);
   return 'renewed';
 }
 
