@@ -1,5 +1,5 @@
 import { Case, type CaseDoc } from './models';
-import { changesSince, feedEnd, onCaseChanged } from './feed';
+import { changesSince, feedEnd, forgetWrittenHere, onCaseChanged } from './feed';
 
 /**
  * Every case's register fields in memory, newest first, kept current by the case feed. Listing
@@ -82,4 +82,5 @@ export const registerCases = () => (cache ??= new RegisterCache(changedHere)).ca
 export function resetRegisterCache(): void {
   cache = undefined;
   changedHere.clear();
+  forgetWrittenHere();
 }

@@ -42,9 +42,29 @@ export async function slotHint(series: string): Promise<number> {
   return seen.get(series) ?? (await Counter.findById(series).lean())?.seq ?? 0;
 }
 
+/**
+ * How often a busy series' hint is written: a burst of claims (a backlog being read) writes it
+ * once a second rather than once a claim. A hint lost with the process costs the next one a
+ * second's worth of probes.
+ */
+const HINT_WRITE_MS = 1000;
+const hintWrites = new Map<string, NodeJS.Timeout>();
+
 export function noteSlot(series: string, n: number): void {
   seen.set(series, Math.max(n, seen.get(series) ?? 0));
-  void Counter.updateOne({ _id: series }, { $max: { seq: n } }, { upsert: true }).catch(() => undefined);
+  if (!hintWrites.has(series)) writeHint(series);
+}
+
+/** Writes the series' highest number seen, then again a second later if it has moved on. */
+function writeHint(series: string): void {
+  const seq = seen.get(series) ?? 0;
+  void Counter.updateOne({ _id: series }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
+  const timer = setTimeout(() => {
+    hintWrites.delete(series);
+    if ((seen.get(series) ?? 0) > seq) writeHint(series);
+  }, HINT_WRITE_MS);
+  timer.unref();
+  hintWrites.set(series, timer);
 }
 
 /** Claims the next free number of a series, starting from the hint, and notes it. */

@@ -4,6 +4,7 @@ import { acquireLease } from '../../server/db/lease';
 import { reserveCaseKey } from '../../server/cases/keys';
 import { testLog } from '../support/desk';
 import { databaseUri, uniqueName } from '../support/env';
+import { waitFor } from '../support/wait';
 
 beforeAll(() => connectDatabase(databaseUri(uniqueName('keys')), testLog));
 afterAll(async () => {
@@ -64,5 +65,23 @@ describe('when ten instances race for one mailbox lease', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await acquireLease(short, 'second', 60_000)).toBe(true);
     expect(await acquireLease(short, 'first', 60_000)).toBe(false);
+  });
+});
+
+describe('when a burst of case keys is reserved one after another', () => {
+  it('then the stored hint of where the series ends catches up with the last one', async () => {
+    // The hint is written at most once a second while a series is busy (db/slots.ts); the last
+    // number of a burst must still reach it, or a restart would probe from far behind.
+    const at = new Date('2026-06-01T00:00:00Z');
+    let last = '';
+    for (let i = 0; i < 25; i++) last = await reserveCaseKey('PHI', at, `burst-${i}`);
+    expect(last).toBe('PHI-2026-025');
+    const seq = async () =>
+      (
+        await mongoose.connection
+          .collection<{ _id: string; seq: number }>('counters')
+          .findOne({ _id: 'PHI-2026' })
+      )?.seq;
+    await waitFor('the hint at 25', async () => (await seq()) === 25, 5000);
   });
 });
