@@ -77,6 +77,8 @@ const caseSchema = new Schema(
           acknowledgedAt: Date,
           /** The first human response: acknowledgement, triage action, note or reply. */
           respondedAt: Date,
+          /** When a member last changed the severity: a case raised to urgent is paged from then. */
+          severityAt: Date,
           /** The last member action (note, reply, status change…), for "next update due". */
           lastUpdateAt: Date,
           /** While WaitingForVendor the response clock stands still. */

@@ -102,18 +102,32 @@ function response(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned {
   const paused = (f.pausedMs ?? 0) + (f.pausedSince ? Math.max(0, now.getTime() - +f.pausedSince) : 0);
   const dueAt = new Date(start.getTime() + sla + paused);
   const metAt = f.respondedAt ?? f.acknowledgedAt;
-  if (metAt) return { view: done('response', 'met', dueAt, metAt), alerts: [] };
+  const sev = doc.severity;
+  // Paged once per case, from when it became urgent; nobody is paged once it is acknowledged.
+  const page: Alert = {
+    id: 'page',
+    clock: 'response',
+    kind: 'urgent-case',
+    at: f.severityAt && +f.severityAt > +start ? new Date(f.severityAt) : start,
+    audience: 'page',
+    urgent: true,
+  };
+  const pageable = isUrgent(playbook, sev) && !f.acknowledgedAt && !f.pausedSince;
+  if (metAt) {
+    // A member who raises an answered, open case to urgent has answered it, but the on-call
+    // member and the leads must still be woken: the page goes out, the escalations do not.
+    const raised = pageable && !!f.severityAt && OPEN_FOR_UPDATES.has(doc.status);
+    return { view: done('response', 'met', dueAt, metAt), alerts: raised ? [page] : [] };
+  }
   const state: ClockState = f.pausedSince ? 'paused' : now >= dueAt ? 'breached' : 'running';
   const view = { kind: 'response' as const, state, dueAt };
   // No alerts while paused: the deadline moves with the pause, and nobody is waiting on us.
   if (f.pausedSince) return { view, alerts: [] };
-  const sev = doc.severity;
   if (isUrgent(playbook, sev)) {
     return {
       view,
       alerts: [
-        // Paged once per case; a severity raised later while still unanswered pages then.
-        { id: 'page', clock: 'response', kind: 'urgent-case', at: start, audience: 'page', urgent: true },
+        page,
         {
           // Nobody took the page in time: it rings again for the on-call member and every lead…
           id: `escalate-1:${sev}:${iso(dueAt)}`,

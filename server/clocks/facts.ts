@@ -24,6 +24,7 @@ export function clockUpdateFor(
   if (!entry.by) return undefined;
   const update: ClockUpdate = { set: {}, min: { respondedAt: at }, max: {} };
   if (UPDATES.has(entry.kind)) update.max.lastUpdateAt = at;
+  if (typeof set.severity === 'string' && set.severity !== doc.severity) update.max.severityAt = at;
   const to = set.status as string | undefined;
   if (to && to !== doc.status) {
     const facts = doc.clock ?? {};

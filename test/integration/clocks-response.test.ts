@@ -206,3 +206,37 @@ describe('when a member is in quiet hours', () => {
     expect(rig.pushes(c.key).every((p) => p.delivery.urgency === 'high')).toBe(true);
   });
 });
+
+describe('when a member raises an answered case to SEV1', () => {
+  it('then the on-call member and the leads are paged once, though the raise itself answers the case', async () => {
+    const c = await rig.openCase(`Phishing email from our "bank" ${uniqueName('tag')}`, 'Suspicious link.');
+    expect(c.severity).toBe('SEV3');
+    const { plain, onCall, leadA, leadB } = rig.cast;
+    const scheduler = rig.scheduler(() => now);
+
+    // Answered as it came, a SEV3: nothing to page.
+    await rig.patch(plain, c.key, { status: 'Triage' });
+    now = new Date();
+    expect((await scheduler.tick()).sent).toEqual([]);
+
+    // Then it turns out to be a breach of the members' accounts: a member raises it.
+    await rig.patch(plain, c.key, { severity: 'SEV1' });
+    now = new Date();
+    const report = await scheduler.tick();
+    expect(report.sent).toEqual([
+      { caseKey: c.key, alertId: 'page', kind: 'urgent-case', to: expect.any(Array) },
+    ]);
+    expect([...report.sent[0]!.to].sort()).toEqual([onCall.id, leadA.id, leadB.id].sort());
+    expect(rig.newPushes()).toEqual(lines('urgent-case', 'On Call', 'Lead A', 'Lead B'));
+    expect(clockOf(await rig.caseView(c.key), 'response').state).toBe('met');
+
+    // Once only, and no escalation: the member who raised it has the case in hand (the update
+    // clock, which a SEV1 now runs, reminds of updates instead).
+    now = at(now, 2 * HOUR);
+    const later = await scheduler.tick();
+    expect(later.sent.map((s) => s.kind)).not.toContain('urgent-case');
+    expect(later.sent.map((s) => s.kind)).not.toContain('escalation');
+    const log = await rig.alertLog(c.key);
+    expect(log.filter((a) => a.kind === 'urgent-case' || a.kind === 'escalation')).toHaveLength(1);
+  });
+});

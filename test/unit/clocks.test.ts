@@ -137,6 +137,32 @@ describe('urgent response alerts', () => {
     const doc = caseOf({ clock: { respondedAt: M(20) } });
     expect(dueFor(doc, 'response', H(2))).toEqual([]);
   });
+
+  it('when a member raises an answered case to SEV1 a day later, then it pages from then, and escalates no more', () => {
+    // Answered as a SEV3 within the hour; raised the next day by a member, which is a response too.
+    const raised = caseOf({ status: 'InProgress', clock: { respondedAt: M(30), severityAt: H(26) } });
+    const page = alert('response', 'urgent-case', 'page', H(26), 'page', true);
+
+    expect(dueFor(raised, 'response', H(26))).toEqual([page]);
+    expect(dueFor(raised, 'response', H(40))).toEqual([page]);
+    expect(stateOf(raised, 'response', H(26))).toBe('met');
+  });
+
+  it('when the raised case was acknowledged, is closed, or waits for a vendor, then nobody is paged', () => {
+    const clock = { respondedAt: M(30), severityAt: H(26) };
+    const acknowledged = caseOf({ status: 'InProgress', clock: { ...clock, acknowledgedAt: H(27) } });
+    const closed = caseOf({ status: 'Closed', clock });
+    const waiting = caseOf({ status: 'WaitingForVendor', clock: { ...clock, pausedSince: H(25) } });
+
+    for (const doc of [acknowledged, closed, waiting]) expect(dueFor(doc, 'response', H(28))).toEqual([]);
+  });
+
+  it('when an answered case is urgent but its severity was never changed, then it is not paged again', () => {
+    // Answered before the page went out (or before paging existed): no page after the fact.
+    expect(dueFor(caseOf({ status: 'InProgress', clock: { respondedAt: M(1) } }), 'response', M(2))).toEqual(
+      [],
+    );
+  });
 });
 
 describe('non-urgent response alerts', () => {
@@ -348,6 +374,14 @@ describe('the facts each change records', () => {
   it.each(UPDATES)('when a member adds a %s, then it is a response and an update', (kind) => {
     const update = clockUpdateFor(caseOf(), { kind, by: member }, {}, now);
     expect(update).toEqual({ set: {}, min: { respondedAt: now }, max: { lastUpdateAt: now } });
+  });
+
+  it('when a member changes the severity, then the change is timed for the page, and only a change', () => {
+    const raised = clockUpdateFor(caseOf({ severity: 'SEV3' }), change, { severity: 'SEV1' }, now);
+    const same = clockUpdateFor(caseOf({ severity: 'SEV1' }), change, { severity: 'SEV1' }, now);
+
+    expect(raised?.max).toEqual({ lastUpdateAt: now, severityAt: now });
+    expect(same?.max).toEqual({ lastUpdateAt: now });
   });
 
   it('when a member ticks a checklist item, then it is a response but not an update', () => {
