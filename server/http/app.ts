@@ -121,6 +121,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   api.use(notFound);
+  // API answers travel gzipped too (the register's page shrinks to a fifth on a phone's slow
+  // link), except GET /api/me: it carries the session's CSRF token, whose length inside a
+  // compressed answer could be read off, a guess at a time, from the encrypted size (BREACH).
+  app.use('/api', compression({ filter: (req, res) => req.path !== '/me' && compression.filter(req, res) }));
   app.use('/api', api);
   // What Express serves under /api, for the test that holds the OpenAPI document to it.
   app.locals.apiRouter = api;

@@ -206,6 +206,20 @@ describe('when a signed-in browser changes something with its cookie', () => {
     expect(body.timeline.at(-1)).toMatchObject({ kind: 'note', by: { name: 'Ana R.' } });
   });
 
+  it('then API answers are gzipped for it, except the one that carries its CSRF token', async () => {
+    const gzip = { 'accept-encoding': 'gzip' };
+    const playbook = await withCookie(signedIn.cookie, '/api/playbook', { headers: gzip });
+    expect(playbook.headers.get('content-encoding')).toBe('gzip');
+    expect(playbook.headers.get('vary')).toMatch(/accept-encoding/i);
+
+    const me = await withCookie(signedIn.cookie, '/api/me', { headers: gzip });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ csrfToken: signedIn.csrf });
+    // Not even considered for compression (which would say Vary), whatever its size.
+    expect(me.headers.get('content-encoding')).toBeNull();
+    expect(me.headers.get('vary') ?? '').not.toMatch(/accept-encoding/i);
+  });
+
   it('then reads need no token, and a bearer token still works for scripts without one', async () => {
     expect((await withCookie(signedIn.cookie, '/api/cases')).status).toBe(200);
     const { body } = await desk.api<{ version: number }>(`/api/cases/${caseKey}`);
