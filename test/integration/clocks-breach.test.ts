@@ -1,22 +1,21 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView, lines } from '../support/clock-rig';
-import { startPushService, type PushService } from '../support/push-service';
+import {
+  at,
+  ClockRig,
+  eachTestAClockRig,
+  clockOf,
+  HOUR,
+  MINUTE,
+  type CaseView,
+  lines,
+} from '../support/clock-rig';
 
 // The 72-hour personal-data breach deadline (GDPR Art. 33) with its reminders, the breach record,
 // and the register's filter for cases whose clocks ran out.
 
-let push: PushService;
 let rig: ClockRig;
 let now: Date;
-
-beforeAll(async () => {
-  push = await startPushService();
-});
-afterAll(() => push.close());
-beforeEach(async () => {
-  rig = await ClockRig.start(push);
-});
-afterEach(() => rig.stop());
+eachTestAClockRig((r) => (rig = r));
 
 const ownerAndLeads = (kind: string) => lines(kind, 'Plain Member', 'Lead A', 'Lead B');
 

@@ -1,24 +1,14 @@
 import mongoose from 'mongoose';
 import type { TickReport } from '../../server/clocks/scheduler';
 import { uniqueName } from '../support/env';
-import { at, ClockRig, MINUTE, type CaseView, lines } from '../support/clock-rig';
-import { startPushService, type PushService } from '../support/push-service';
+import { at, ClockRig, eachTestAClockRig, MINUTE, type CaseView, lines } from '../support/clock-rig';
 
 // Each alert reaches each device once: across a restart, with two instances ticking at once, and
 // when the instance that was sending died before it finished.
 
-let push: PushService;
 let rig: ClockRig;
 let now: Date;
-
-beforeAll(async () => {
-  push = await startPushService();
-});
-afterAll(() => push.close());
-beforeEach(async () => {
-  rig = await ClockRig.start(push);
-});
-afterEach(() => rig.stop());
+eachTestAClockRig((r) => (rig = r));
 
 const everyone = ['On Call', 'Off Call', 'Plain Member', 'Lead A', 'Lead B'];
 

@@ -1,23 +1,22 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, quietAround, lines } from '../support/clock-rig';
-import { startPushService, type PushService } from '../support/push-service';
+import {
+  at,
+  ClockRig,
+  eachTestAClockRig,
+  clockOf,
+  HOUR,
+  MINUTE,
+  quietAround,
+  lines,
+} from '../support/clock-rig';
 
 // The response clock through the scheduler, the desk's API and the local push service: the page
 // of an urgent case, its escalations while nobody takes it, and quiet hours. The scheduler's clock
 // is `now`, moved by the test; each tick is one pass.
 
-let push: PushService;
 let rig: ClockRig;
 let now: Date;
-
-beforeAll(async () => {
-  push = await startPushService();
-});
-afterAll(() => push.close());
-beforeEach(async () => {
-  rig = await ClockRig.start(push);
-});
-afterEach(() => rig.stop());
+eachTestAClockRig((r) => (rig = r));
 
 describe('when an urgent case comes in', () => {
   it('then the members on call and the leads are paged at once, with nothing of the report in the push, and only once', async () => {

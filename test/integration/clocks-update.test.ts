@@ -1,24 +1,24 @@
 import { uniqueName } from '../support/env';
-import { at, ClockRig, clockOf, HOUR, MINUTE, type CaseView, type Member, lines } from '../support/clock-rig';
-import { startPushService, type PushService } from '../support/push-service';
+import {
+  at,
+  ClockRig,
+  eachTestAClockRig,
+  clockOf,
+  HOUR,
+  MINUTE,
+  type CaseView,
+  type Member,
+  lines,
+} from '../support/clock-rig';
 
 // The update clock of urgent cases (every 30 minutes, a reminder 5 minutes before) and the
 // post-incident review (5 business days after resolution), through the scheduler and the API.
 // What members do is stamped by the wall clock, so each step reads the time it was recorded at
 // from the case and sets the scheduler's clock from there.
 
-let push: PushService;
 let rig: ClockRig;
 let now: Date;
-
-beforeAll(async () => {
-  push = await startPushService();
-});
-afterAll(() => push.close());
-beforeEach(async () => {
-  rig = await ClockRig.start(push);
-});
-afterEach(() => rig.stop());
+eachTestAClockRig((r) => (rig = r));
 
 /** An urgent case, taken by `owner`: acknowledged, owned and moved through `statuses`. */
 async function takenCase(owner: Member, statuses: string[]): Promise<CaseView> {

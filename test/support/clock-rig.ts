@@ -5,7 +5,12 @@ import { storedKeyPager, type Pager } from '../../server/push/pager';
 import { startDesk, testLog, type Desk, type DeskOptions } from './desk';
 import { uniqueName } from './env';
 import { compose } from './mail';
-import type { PushDelivery, PushService, PushSubscriptionJson } from './push-service';
+import {
+  startPushService,
+  type PushDelivery,
+  type PushService,
+  type PushSubscriptionJson,
+} from './push-service';
 
 /**
  * A desk for the clock tests: members with devices subscribed through the API, a pager like the
@@ -248,3 +253,21 @@ export const clockOf = (view: CaseView, kind: string): ClockView => {
 
 /** Pushes as `kind → member` lines, sorted: what the clock tests compare. */
 export const lines = (kind: string, ...names: string[]) => names.map((n) => `${kind} → ${n}`).sort();
+
+/**
+ * The jest lifecycle of a clock test file: one local push service for the file, and a fresh desk
+ * with its cast for each test, handed to `use` before the test runs.
+ */
+export function eachTestAClockRig(use: (rig: ClockRig) => void): void {
+  let push: PushService;
+  let rig: ClockRig | undefined;
+  beforeAll(async () => {
+    push = await startPushService();
+  });
+  afterAll(() => push.close());
+  beforeEach(async () => {
+    rig = await ClockRig.start(push);
+    use(rig);
+  });
+  afterEach(() => rig?.stop());
+}
