@@ -1,5 +1,5 @@
 import type { Playbook } from './playbook';
-import type { ClosureRecord } from './record-types';
+import type { ClosureRecord } from '../contract';
 
 /**
  * What a case needs before it is closed, and how far its checklist has got: pure functions over the
@@ -19,7 +19,7 @@ export const CLOSURE_FIELDS = [
 ] as const;
 export type ClosureField = (typeof CLOSURE_FIELDS)[number];
 
-export type { ClosureRecord, FollowUp } from './record-types';
+export type { ClosureRecord, FollowUp } from '../contract';
 
 export interface CaseFacts {
   type: string;

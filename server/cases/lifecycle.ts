@@ -1,19 +1,12 @@
+import { STATUSES, type Status } from '../contract';
+
 /**
  * The status map of seed 000 (and PRODUCT.md), as data: which status may follow which. Pure; the
  * triage API enforces it, and tells a client the moves it may offer. Reopening a closed case is
  * not a move of the map but an explicit act with a reason, which goes back to Triage.
  */
 
-export const STATUSES = [
-  'New',
-  'Triage',
-  'InProgress',
-  'WaitingForVendor',
-  'Monitoring',
-  'Escalated',
-  'Closed',
-] as const;
-export type Status = (typeof STATUSES)[number];
+export { STATUSES, type Status } from '../contract';
 
 const MOVES: Record<Status, readonly Status[]> = {
   New: ['Triage'],

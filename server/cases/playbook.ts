@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { SEVERITIES } from '../contract';
 import { CLOSURE_FIELDS } from './closure';
 
 /**
@@ -8,7 +9,7 @@ import { CLOSURE_FIELDS } from './closure';
  * requires, as data the committee can edit.
  */
 
-const severityId = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
+const severityId = z.enum(SEVERITIES);
 export type SeverityId = z.infer<typeof severityId>;
 
 const typeId = z.string().regex(/^[A-Z]{2,6}$/, 'a type key is 2–6 capital letters, such as INC');

@@ -5,7 +5,7 @@ import { closureMissing, type ClosureRecord } from './closure';
 import { allowedNext, canMove, REOPEN_STATUS } from './lifecycle';
 import type { CaseDoc, Person } from './models';
 import type { Playbook } from './playbook';
-import type { VendorContact } from './record-types';
+import type { VendorContact } from '../contract';
 import { caseFields } from './view';
 
 /**
@@ -25,7 +25,7 @@ export class TriageError extends Error {
   }
 }
 
-export type { VendorContact } from './record-types';
+export type { VendorContact } from '../contract';
 
 export interface CasePatch {
   type?: string;

@@ -1,3 +1,4 @@
+import type { AlertKind, ClockKind, ClockState } from '../contract';
 import type { CaseDoc } from '../cases/models';
 import type { Playbook } from '../cases/playbook';
 
@@ -18,8 +19,7 @@ import type { Playbook } from '../cases/playbook';
  * re-sending or losing old ones.
  */
 
-export type ClockKind = 'response' | 'update' | 'breach' | 'review';
-export type ClockState = 'running' | 'paused' | 'met' | 'breached' | 'stopped';
+export type { ClockKind, ClockState } from '../contract';
 
 export interface ClockView {
   kind: ClockKind;
@@ -43,7 +43,7 @@ export interface Alert {
   id: string;
   clock: ClockKind;
   /** What the push says it is: urgent-case, escalation, response-due, update-due… */
-  kind: string;
+  kind: AlertKind;
   at: Date;
   audience: Audience;
   /** Urgent alerts ring through quiet hours; the rest wait for them to end. */

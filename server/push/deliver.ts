@@ -1,5 +1,6 @@
 import https from 'node:https';
 import webpush, { WebPushError } from 'web-push';
+import type { PushPayload } from '../contract';
 import type { Logger } from '../logger';
 import { backoffDelay } from '../mail/backoff';
 import { PushSubscriptionModel, type SubscriptionDoc } from './subscriptions';
@@ -13,19 +14,8 @@ import type { VapidKeys } from './vapid';
  * Every attempt is returned, for the caller to record on the case's timeline or in the push log.
  */
 
-/**
- * What a push carries. It can show on a lock screen, so it never holds the subject, the reporter
- * or any text of the case: the service worker fetches those once the member opens it.
- */
-export interface PushMessage {
-  /** The kind of alert: `urgent-case`, `escalation`, `response-due`, `update-due`, `test`… */
-  alert: string;
-  key?: string;
-  severity?: string;
-  url: string;
-  /** Which alert this is, so that acknowledging it can name it. */
-  id?: string;
-}
+/** What a push carries (server/contract.ts): never the subject, the reporter or any text. */
+export type PushMessage = PushPayload;
 
 export interface PushAttempt {
   at: Date;

@@ -1,3 +1,4 @@
+import type { AlertKind } from '../../server/contract';
 import type { CaseDoc } from '../../server/cases/models';
 import { loadPlaybook, type Playbook } from '../../server/cases/playbook';
 import {
@@ -37,7 +38,14 @@ function caseOf(shape: Shape = {}): CaseDoc {
   return { ...doc, clock: { pausedMs: 0, ...shape.clock } } as unknown as CaseDoc;
 }
 
-function alert(clock: ClockKind, kind: string, id: string, when: Date, audience: Audience, urgent: boolean) {
+function alert(
+  clock: ClockKind,
+  kind: AlertKind,
+  id: string,
+  when: Date,
+  audience: Audience,
+  urgent: boolean,
+) {
   return { id, clock, kind, at: when, audience, urgent } satisfies Alert;
 }
 function view(kind: ClockKind, state: ClockState, dueAt: Date, doneAt?: Date): ClockView {

@@ -1,8 +1,4 @@
-import type {
-  ClosureRecord as RecordedClosure,
-  FollowUp,
-  VendorContact,
-} from '../../../server/cases/record-types';
+import type { ClosureRecord as RecordedClosure, FollowUp, VendorContact } from '../../../server/contract';
 
 /** The shapes the desk's API answers with (README "API"), as far as the page reads them. */
 
@@ -159,7 +155,7 @@ export interface CaseDetail extends CaseSummary {
 }
 
 /** The desk's own status list (a pure module with no imports, bundled into the page). */
-export { STATUSES } from '../../../server/cases/lifecycle';
+export { STATUSES } from '../../../server/contract';
 
 /** How a status reads to a person. */
 export const statusLabel = (s: string) =>
