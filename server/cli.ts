@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, loadDotEnv, type Config } from './config';
 import { rotateVapidKeys } from './push/vapid';
 import { issueLoginLink } from './auth/magic-link';
 import { addUser, createToken, UserError } from './auth/users';
-import { createLogger } from './logger';
+import { createLogger } from './lib/logger';
 import { listQuarantine, QuarantineRetryError, retryQuarantined } from './mail/quarantine';
 import { openRuntime, type Runtime } from './runtime';
 

@@ -2,7 +2,7 @@ import { pruneLoginLinks } from './auth/magic-link';
 import { pruneRates } from './auth/rate-limit';
 import { pruneFeed } from './cases/feed';
 import { pruneOnce } from './db/once';
-import type { Logger } from './logger';
+import type { Logger } from './lib/logger';
 
 /**
  * Records that only matter for a while (used sign-in links, rate-limit slots, single-use marks,

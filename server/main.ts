@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
 import { startHousekeeping } from './housekeeping';
 import { createApp } from './http/app';
-import { createLogger } from './logger';
+import { createLogger } from './lib/logger';
 import { MailboxPoller } from './mail/poller';
 import { openRuntime } from './runtime';
 import { ClockScheduler } from './clocks/scheduler';

@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import type { Config } from './config';
 import { connectDatabase } from './db/connection';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
-import type { Logger } from './logger';
+import type { Logger } from './lib/logger';
 import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';

@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../lib/hash';
 import { happenOnce } from '../db/once';
 import { User, type UserDoc } from './users';
 
@@ -23,7 +24,7 @@ const LoginLink = mongoose.model(
   'login_links',
 );
 
-const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+const hash = (token: string) => sha256(token);
 
 /** The page a link opens; it asks for a click before it signs in, so mail scanners use nothing. */
 export const linkPath = (token: string) => `/auth/magic?token=${encodeURIComponent(token)}`;

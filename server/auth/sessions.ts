@@ -1,5 +1,6 @@
 import mongoose, { Schema } from 'mongoose';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../lib/hash';
 import { Recent } from './recent';
 import { User, type UserDoc } from './users';
 
@@ -49,7 +50,7 @@ interface SessionDoc {
 
 export type SignInMethod = 'magic-link' | 'passkey';
 
-const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+const hash = (token: string) => sha256(token);
 
 export interface NewSession {
   /** The cookie's value, shown once. */

@@ -1,5 +1,6 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../lib/hash';
 import { isDuplicateKey } from '../db/connection';
 import { Recent } from './recent';
 
@@ -38,7 +39,7 @@ const ApiToken = mongoose.model('ApiToken', tokenSchema, 'api_tokens');
 
 export class UserError extends Error {}
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const hashToken = (token: string) => sha256(token);
 
 export async function addUser(email: string, name: string, role: string): Promise<UserDoc> {
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UserError(`${email} is not an email address.`);

@@ -8,7 +8,7 @@ import type { Playbook } from '../cases/playbook';
 import { registerCases } from '../cases/register-cache';
 import { isDuplicateKey } from '../db/connection';
 import { acquireLease, releaseLease } from '../db/lease';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import type { Pager } from '../push/pager';
 import { dueAlerts, type Alert } from './clocks';
 import { audienceOf, inQuietHours } from './oncall';

@@ -1,6 +1,6 @@
 import { isDuplicateKey } from '../db/connection';
 import { claimNext, noteSlot, slotHint } from '../db/slots';
-import { sha256 } from '../mail/raw';
+import { sha256 } from '../lib/hash';
 import { SenderSlot } from './models';
 
 /**

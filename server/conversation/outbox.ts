@@ -3,8 +3,8 @@ import { isDuplicateKey, isTransientDbError } from '../db/connection';
 import { acquireLease, releaseLease } from '../db/lease';
 import { recordTimelineEntry } from '../cases/service';
 import { TimelineEntry, type TimelineDoc } from '../cases/models';
-import type { Logger } from '../logger';
-import { backoffDelay } from '../mail/backoff';
+import type { Logger } from '../lib/logger';
+import { backoffDelay } from '../lib/backoff';
 import { Outbox, OutboxDue, type DeliveryState, type OutboxDoc } from './models';
 import { claimThreadRef } from './thread-refs';
 

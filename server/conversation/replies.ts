@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from '../cases/models';
 import { addParticipants } from '../cases/service';
 import type { ConversationSettings } from '../mail/ingest';
-import { sha256 } from '../mail/raw';
+import { sha256 } from '../lib/hash';
 import { Outbox, type OutboxDoc } from './models';
 import { outboundEntry } from './outbox';
 import { queueMail } from './outgoing';

@@ -4,7 +4,7 @@ import { bounceOriginalMessageIds } from '../mail/bounce-original';
 import { LINKING_TYPES, indicatorId, type Indicator } from '../mail/indicators';
 import { isOurMessageId } from '../mail/outgoing-headers';
 import type { ParsedMessage } from '../mail/parse';
-import { sha256 } from '../mail/raw';
+import { sha256 } from '../lib/hash';
 import type { SenderVerdict } from '../mail/verdict';
 import type { MailIdentity } from './identity';
 import { ackAllowed, openingAllowed } from './limits';

@@ -1,5 +1,5 @@
 import { isDuplicateKey } from '../db/connection';
-import { sha256 } from '../mail/raw';
+import { sha256 } from '../lib/hash';
 import { ThreadRef } from './models';
 
 /**

@@ -1,5 +1,5 @@
 import mongoose, { Schema } from 'mongoose';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../lib/hash';
 import { isDuplicateKey } from './connection';
 
 /**
@@ -32,7 +32,7 @@ const BlobChunk = mongoose.model(
 );
 
 export async function putBlob(data: Buffer, sha?: string): Promise<string> {
-  const id = sha ?? createHash('sha256').update(data).digest('hex');
+  const id = sha ?? sha256(data);
   const chunks = data.length <= CHUNK ? 0 : Math.ceil(data.length / CHUNK);
   if (chunks > 0 && (await Blob.exists({ _id: id }))) return id;
   for (let n = 0; n < chunks; n++) {

@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 
 /**
  * One mongoose connection per process. The code runs on MongoDB and on FerretDB alike: no

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 
 /**
  * The database Tocsin starts for itself when MONGODB_URI is unset. Data lives under DATA_DIR, so a

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import path from 'node:path';
 import { pingDatabase } from '../db/connection';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import type { Playbook } from '../cases/playbook';
 import type { ConversationSettings } from '../mail/ingest';
 import type { PollerStatus } from '../mail/poller';

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 
 /**
  * Every error leaves the API as `{ error: 'kebab-code', message, ...fields }` with its status;

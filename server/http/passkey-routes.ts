@@ -10,7 +10,7 @@ import {
   signInOptions,
 } from '../auth/passkeys';
 import { takeRate, type Limit } from '../auth/rate-limit';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import { passkeyAddedMail, type MemberMailer } from '../auth/member-mail';
 import { parseBody } from './body';
 import { HttpError } from './errors';

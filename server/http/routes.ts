@@ -16,7 +16,7 @@ import { memberRoutes } from './member-routes';
 import { openApiDocument } from './openapi';
 import { passkeyApiRoutes } from './passkey-routes';
 import type { MemberMailer } from '../auth/member-mail';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
 import { triageRoutes } from './triage-routes';
 import type { Pager } from '../push/pager';

@@ -5,7 +5,7 @@ import { issueLoginLink, useLoginLink, type LinkRefusal } from '../auth/magic-li
 import { takeRate, type Limit } from '../auth/rate-limit';
 import { sessionCookie, startSession, type SignInMethod } from '../auth/sessions';
 import type { UserDoc } from '../auth/users';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import { HttpError } from './errors';
 import { fromOwnSite } from './same-site';
 import { parseBody } from './body';

@@ -1,4 +1,4 @@
-import { cleanText } from './text';
+import { cleanText } from '../lib/text';
 
 /** Authentication-Results (RFC 8601), read leniently: hostile headers are skipped, never thrown on. */
 

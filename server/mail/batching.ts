@@ -21,15 +21,6 @@ export function* sizeBatches<T extends { size?: number }>(
   if (batch.length > 0) yield batch;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /** A reply or a forward: it may join the case of a message read just before it. */
 export function mayFollowUp(raw: Buffer): boolean {
   const head = splitRaw(raw).head.subarray(0, 65_536).toString('latin1');

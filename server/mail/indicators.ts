@@ -12,7 +12,7 @@ import { domainToASCII } from 'node:url';
 import sanitizeHtml from 'sanitize-html';
 import { defang, refang } from './defang';
 import type { Forwarded } from './forwarded';
-import { sha256 } from './raw';
+import { sha256 } from '../lib/hash';
 
 export type IndicatorType =
   | 'sender'

@@ -1,4 +1,5 @@
-import { sha256, splitRaw } from './raw';
+import { splitRaw } from './raw';
+import { sha256 } from '../lib/hash';
 
 /**
  * Two deliveries of one message share an ingest key: its Message-ID plus a hash of its body (the

@@ -16,14 +16,14 @@ import { noteOpening } from '../conversation/limits';
 import { setDelivery } from '../conversation/outbox';
 import { claimIndicators, decideRoute, type Route } from '../conversation/router';
 import { claimThreadRef } from '../conversation/thread-refs';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import { classifyMessage } from './classify';
 import { forwardedMessages } from './forwarded';
 import { extractIndicators } from './indicators';
 import { senderVerdict, type SenderVerdict, type Verdict, type VerdictOptions } from './verdict';
 import { ingestKey } from './ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
-import { sha256 } from './raw';
+import { sha256 } from '../lib/hash';
 import { holdOversize, holdRaw } from './quarantine';
 import { Inbound, MessageIdSeen, type InboundRecord } from './store';
 

@@ -1,7 +1,8 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import { sha256, splitRaw } from './raw';
+import { splitRaw } from './raw';
+import { sha256 } from '../lib/hash';
 import { mimeShape, shapeProblem, type MimeLimits } from './mime-shape';
-import { cleanText } from './text';
+import { cleanText } from '../lib/text';
 
 /** Mail is hostile input: every dimension a message could use to exhaust us has a cap. */
 export interface ParseLimits extends MimeLimits {

@@ -2,9 +2,10 @@ import { ImapFlow, type FetchMessageObject, type MailboxObject } from 'imapflow'
 import type { ImapConfig } from '../config';
 import { acquireLease, releaseLease } from '../db/lease';
 import { isTransientDbError } from '../db/connection';
-import type { Logger } from '../logger';
-import { backoffDelay, type BackoffOptions } from './backoff';
-import { mayFollowUp, pool, sizeBatches } from './batching';
+import type { Logger } from '../lib/logger';
+import { backoffDelay, type BackoffOptions } from '../lib/backoff';
+import { mapPool } from '../lib/pool';
+import { mayFollowUp, sizeBatches } from './batching';
 import type { IngestResult, IngestSource } from './ingest';
 import { MailCursor } from './store';
 
@@ -304,7 +305,7 @@ export class MailboxPoller {
     // case (a reply, a forward) first waits for every earlier message of the batch, so a
     // follow-up read in the same catch-up as its report still finds the report's case.
     const settled: Promise<void>[] = [];
-    await pool(
+    await mapPool(
       work.map((uid, index) => ({ uid, index })),
       this.opts.concurrency,
       async ({ uid, index }) => {

@@ -2,7 +2,7 @@ import { getBlob, putBlob } from '../db/blobs';
 import type { Intake, IngestSource } from './ingest';
 import { headerFields, splitRaw } from './raw';
 import { Quarantine, type QuarantineDoc } from './store';
-import { cleanText } from './text';
+import { cleanText } from '../lib/text';
 
 /** Keeps a message byte for byte with the reason it is held; returns its id. Idempotent. */
 export async function holdRaw(raw: Buffer, reason: string, source: IngestSource, attempts: number) {

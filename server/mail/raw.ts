@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-
-export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
-
 /** Splits a raw message at the blank line that ends its header block. */
 export function splitRaw(raw: Buffer): { head: Buffer; body: Buffer } {
   const crlf = raw.indexOf('\r\n\r\n');

@@ -35,7 +35,7 @@ import { domainToASCII } from 'node:url';
 import type { DNSResolver, DKIMResult } from 'mailauth';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { getDomain } from 'tldts';
-import { cleanText } from './text';
+import { cleanText } from '../lib/text';
 import { parseAuthResults, type ParsedAuthResults } from './auth-results';
 
 export type Verdict = 'pass' | 'fail' | 'none';

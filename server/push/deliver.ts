@@ -1,8 +1,9 @@
 import https from 'node:https';
 import webpush, { WebPushError } from 'web-push';
 import type { PushPayload } from '../contract';
-import type { Logger } from '../logger';
-import { backoffDelay } from '../mail/backoff';
+import { mapPool } from '../lib/pool';
+import type { Logger } from '../lib/logger';
+import { backoffDelay } from '../lib/backoff';
 import { PushSubscriptionModel, type SubscriptionDoc } from './subscriptions';
 import type { VapidKeys } from './vapid';
 
@@ -64,20 +65,6 @@ export const DEFAULT_SENDER_OPTIONS: SenderOptions = {
   normalTtlSeconds: 4 * 3600,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
-
-/** Runs fn over items, at most `limit` at a time, and returns the results in the items' order. */
-export async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** Retry-After as seconds or an HTTP date (RFC 9110), in milliseconds from now. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {

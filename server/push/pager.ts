@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mongoose, { Schema } from 'mongoose';
-import type { Logger } from '../logger';
+import type { Logger } from '../lib/logger';
 import {
   PushSender,
   type DeviceResult,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../lib/hash';
 import mongoose, { Schema } from 'mongoose';
 import { z } from 'zod';
 
@@ -68,7 +68,7 @@ export const subscriptionJson = z.object({
 });
 export type SubscriptionJson = z.infer<typeof subscriptionJson>;
 
-export const subscriptionId = (endpoint: string) => createHash('sha256').update(endpoint).digest('hex');
+export const subscriptionId = (endpoint: string) => sha256(endpoint);
 
 /** Saves the member's subscription (again): the endpoint's record now belongs to this member and key. */
 export async function saveSubscription(

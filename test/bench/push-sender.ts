@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import webpush, { type PushSubscription } from 'web-push';
-import { mapPool } from '../../server/push/deliver';
+import { mapPool } from '../../server/lib/pool';
 
 interface Input {
   subscriptions: PushSubscription[];

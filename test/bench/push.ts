@@ -24,7 +24,7 @@ import { ensurePushCertificate } from '../support/push-cert';
 import { startPushService, type PushService } from '../support/push-service';
 import { runCli } from '../support/tocsin-process';
 import { waitFor } from '../support/wait';
-import { mapPool } from '../../server/push/deliver';
+import { mapPool } from '../../server/lib/pool';
 import { round, spread, table, type Spread } from './stats';
 import {
   RUN_ID,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Case, TimelineEntry } from '../../server/cases/models';
 import { ingestKey } from '../../server/mail/ingest-key';
 import { parseMessage } from '../../server/mail/parse';
-import { sha256 } from '../../server/mail/raw';
+import { sha256 } from '../../server/lib/hash';
 import { Inbound, Quarantine, type InboundRecord } from '../../server/mail/store';
 import { caughtUp } from '../support/caught-up';
 import { startConversationRig, type ConversationRig } from '../support/conversation';

@@ -2,7 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import type { ImapConfig } from '../../server/config';
 import { getBlob } from '../../server/db/blobs';
 import { listQuarantine } from '../../server/mail/quarantine';
-import { sha256 } from '../../server/mail/raw';
+import { sha256 } from '../../server/lib/hash';
 import { Inbound, Quarantine } from '../../server/mail/store';
 import { startDesk, type Desk } from '../support/desk';
 import { newMailbox, uniqueName } from '../support/env';

@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffOptions } from '../../server/mail/backoff';
+import { backoffDelay, type BackoffOptions } from '../../server/lib/backoff';
 
 const opts: BackoffOptions = { baseMs: 1000, maxMs: 60_000 };
 const lowest = () => 0;

@@ -1,4 +1,4 @@
-import { mayFollowUp, pool, sizeBatches } from '../../server/mail/batching';
+import { mayFollowUp, sizeBatches } from '../../server/mail/batching';
 
 const sized = (...sizes: number[]) => sizes.map((size, uid) => ({ uid, size }));
 const uids = (batches: { uid: number }[][]) => batches.map((b) => b.map((m) => m.uid));
@@ -17,23 +17,6 @@ describe('sizeBatches', () => {
   it('when a message is over the cap, then it weighs nothing, since only its headers are fetched', () => {
     const batches = [...sizeBatches(sized(60, 1000, 30), { maxCount: 10, maxBytes: 100, cap: 500 })];
     expect(uids(batches)).toEqual([[0, 1, 2]]);
-  });
-});
-
-describe('pool', () => {
-  it('when given more items than its limit, then it runs each once with at most limit in flight', async () => {
-    let running = 0;
-    let peak = 0;
-    const seen: number[] = [];
-    await pool([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
-      seen.push(n);
-      running--;
-    });
-    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(peak).toBe(3);
   });
 });
 

@@ -1,4 +1,4 @@
-import { cleanText } from '../../server/mail/text';
+import { cleanText } from '../../server/lib/text';
 
 const MARKER = '\n[… truncated by Tocsin]';
 
