@@ -4,7 +4,8 @@ import type { ConversationSettings } from '../mail/ingest';
 import type { ParsedMessage } from '../mail/parse';
 import { acknowledgement, missingFields } from './ack';
 import { queueMail } from './outgoing';
-import { replyMarker, stripSubjectPrefixes } from './threading';
+import { replyMarker } from './threading';
+import { stripSubjectPrefixes } from '../mail/subject';
 
 /**
  * Queues the acknowledgement of a new report (once per message: its outbox id is the message's

@@ -1,13 +1,12 @@
 import { LOOP_HEADER } from '../mail/classify';
 import {
-  caseReference,
   extendThreadIndex,
   headerSafe,
-  newMessageId,
   newThreadIndex,
   threadTopic,
   trimReferences,
 } from '../mail/outgoing-headers';
+import { caseReference, newMessageId } from '../mail/message-ids';
 import type { MailIdentity } from './identity';
 import { enqueueMail } from './outbox';
 import type { OutboxDoc } from './models';

@@ -2,7 +2,7 @@ import { Case } from '../cases/models';
 import type { Classification } from '../mail/classify';
 import { bounceOriginalMessageIds } from '../mail/bounce-original';
 import { LINKING_TYPES, indicatorId, type Indicator } from '../mail/indicators';
-import { isOurMessageId } from '../mail/outgoing-headers';
+import { isOurMessageId } from '../mail/message-ids';
 import type { ParsedMessage } from '../mail/parse';
 import { sha256 } from '../lib/hash';
 import type { SenderVerdict } from '../mail/verdict';

@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { messageIdsIn } from '../mail/message-ids';
+import { stripSubjectPrefixes } from '../mail/subject';
 
 /**
  * Which case does an inbound email belong to? This module gathers the clues, it does not decide:
@@ -41,43 +43,6 @@ export const MAX_BODY_KEYS = 10;
 export const MAX_BODY_MARKERS = 10;
 /** Hex digits of the HMAC kept in the marker's tag: 40 bits, plenty against guessing by mail. */
 export const MARKER_TAG_LENGTH = 10;
-
-/** Reply and forward prefixes in the languages our mail clients speak, with counters (Re[2]:). */
-const PREFIX_WORDS = [
-  're',
-  'aw',
-  'rv',
-  'r',
-  'res',
-  'fwd',
-  'fw',
-  'wg',
-  'tr',
-  'sv',
-  'vs',
-  'vb',
-  'antw',
-  'antwort',
-  'réf',
-  'ref',
-  'rif',
-  'enc',
-  'odp',
-  'pd',
-  'ynt',
-  'ilt',
-  '回复',
-  '回覆',
-  '答复',
-  '转发',
-  '轉寄',
-  '返信',
-  '転送',
-];
-const SUBJECT_PREFIX = new RegExp(
-  `^\\s*(?:(?:${PREFIX_WORDS.join('|')})\\.?\\s*(?:[[(]\\d{1,4}[\\])])?\\s*[:：]|réf\\.(?=\\s))\\s*`,
-  'iu',
-);
 
 /** Dashes people and word processors type between the parts of a key. */
 const DASH = '[-_\u2010-\u2015\u2212]';
@@ -166,20 +131,6 @@ function unquote(text: string): string {
   return text.replace(/^[ \t]*(?:>[ \t]?)+/gm, '').replace(/\s+/g, ' ');
 }
 
-/**
- * Message-IDs in a header value, as `<id>`: bracketed tokens (whitespace inside dropped, as
- * folding leaves it), or the whole value when bare. Ids with control characters or stray angle
- * brackets are dropped, so that an id is always safe to write back into a header.
- */
-export function messageIdsIn(value: string | undefined): string[] {
-  if (!value) return [];
-  const bracketed = [...value.matchAll(/<([^<>]*)>/g)].map((m) => m[1]!.replace(/\s+/g, ''));
-  const ids = bracketed.length ? bracketed : [value.trim()];
-  return ids
-    .filter((id) => id.length > 0 && id.length <= 996 && !/[\p{Cc}\s<>]/u.test(id))
-    .map((id) => `<${id}>`);
-}
-
 export function threadClues(msg: ThreadInput, prefixes: string[]): ThreadClues {
   const patterns = keyPatterns(prefixes);
   const body = unquote(msg.text);
@@ -236,17 +187,6 @@ export function markerIsGenuine(marker: BodyMarker, secret: string): boolean {
   const expected = Buffer.from(markerTag(key, secret));
   const given = Buffer.from(marker.tag.toLowerCase());
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** The subject without its leading reply and forward prefixes (`Re: AW: Fwd: x` gives `x`). */
-export function stripSubjectPrefixes(subject: string): string {
-  let s = subject;
-  for (let i = 0; i < 50; i++) {
-    const next = s.replace(SUBJECT_PREFIX, '');
-    if (next === s) break;
-    s = next;
-  }
-  return s.trim();
 }
 
 /** A key token with whatever brackets a client left around it: `[INC-2026-007]`, `( INC 2026 7 )`. */

@@ -1,4 +1,4 @@
-import { messageIdsIn } from '../conversation/threading';
+import { messageIdsIn } from './message-ids';
 
 /**
  * Which of our messages does a bounce report on? A delivery report (RFC 3464) returns the

@@ -1,11 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { messageIdsIn, stripSubjectPrefixes } from '../conversation/threading';
+import { messageIdsIn } from './message-ids';
+import { stripSubjectPrefixes } from './subject';
 
 /**
  * Header values for the mail we send. Case data (subjects, names) comes from strangers' mail, so
  * every value built from it goes through headerSafe: a line break in a header value would let a
- * stranger add headers (a Bcc) to our mail. Also our Message-IDs, the References of a reply, and
- * Outlook's Thread-Index, which is how Outlook groups a conversation. Pure, but for the clock and
+ * stranger add headers (a Bcc) to our mail. Also the References of a reply, and Outlook's
+ * Thread-Index, which is how Outlook groups a conversation. Pure, but for the clock and
  * the random parts of new ids.
  */
 
@@ -49,45 +50,6 @@ export function trimReferences(references: string[], caseRef?: string): string[]
   const kept = ids.length > MAX_REFERENCES ? [...ids.slice(0, KEEP_FIRST), ...ids.slice(-KEEP_LAST)] : ids;
   return lead ? [lead, ...kept] : kept;
 }
-
-function checkedDomain(domain: string): string {
-  const d = domain.trim().toLowerCase();
-  if (!/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/.test(d)) throw new Error(`not a mail domain: ${domain}`);
-  return d;
-}
-
-function idKey(caseKey: string): string {
-  const k = caseKey.trim().toLowerCase();
-  if (!/^[a-z]{2,6}-20\d\d-\d{3,6}$/.test(k)) throw new Error(`not a case key: ${caseKey}`);
-  return k;
-}
-
-/** A fresh Message-ID for mail about a case: `<tocsin.inc-2026-007.<time>.<random>@domain>`. */
-export function newMessageId(domain: string, caseKey: string, now: Date = new Date()): string {
-  const time = Math.max(0, now.getTime()).toString(36);
-  return `<tocsin.${idKey(caseKey)}.${time}.${randomBytes(8).toString('hex')}@${checkedDomain(domain)}>`;
-}
-
-/** The case's pseudo-reference `<inc-2026-007.case@domain>`: no mail has it, every mail refers to it. */
-export function caseReference(domain: string, caseKey: string): string {
-  return `<${idKey(caseKey)}.case@${checkedDomain(domain)}>`;
-}
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The case key in one of our ids (a Message-ID we made or a case reference), upper case. */
-export function ourMessageIdCaseKey(id: string, domain: string): string | undefined {
-  const d = escapeRegExp(domain.trim());
-  const m = new RegExp(
-    `^<?(?:tocsin\\.([a-z]{2,6}-20\\d\\d-\\d{3,6})\\.[0-9a-z]{1,13}\\.[0-9a-f]{16}|([a-z]{2,6}-20\\d\\d-\\d{3,6})\\.case)@${d}>?$`,
-    'i',
-  ).exec(id.trim());
-  return m ? (m[1] ?? m[2])!.toUpperCase() : undefined;
-}
-
-/** True for a Message-ID newMessageId made, and for a case reference, at this domain. */
-export const isOurMessageId = (id: string, domain: string): boolean =>
-  ourMessageIdCaseKey(id, domain) !== undefined;
 
 /*
  * Thread-Index ([MS-OXOMSG] 2.2.1.3 PidTagConversationIndex), base64. Outlook groups a

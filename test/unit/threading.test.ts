@@ -3,11 +3,9 @@ import {
   MAX_BODY_KEYS,
   MAX_REFERENCE_IDS,
   markerIsGenuine,
-  messageIdsIn,
   normalizeCaseKey,
   replyMarker,
   replySubject,
-  stripSubjectPrefixes,
   threadClues,
   type ThreadInput,
 } from '../../server/conversation/threading';
@@ -136,21 +134,6 @@ describe('threadClues: reference ids', () => {
     expect(ids).toHaveLength(MAX_REFERENCE_IDS);
     expect(ids[0]).toBe('<m79@x.org>');
     expect(ids[49]).toBe('<m30@x.org>');
-  });
-});
-
-describe('messageIdsIn', () => {
-  it('when an id is folded inside its brackets, then the whitespace is dropped', () => {
-    expect(messageIdsIn('<abc\r\n def@x.org>')).toEqual(['<abcdef@x.org>']);
-  });
-
-  it('when an id has a control character or a stray bracket, then it is dropped', () => {
-    expect(messageIdsIn('<a\u0001b@x.org> <ok@x.org>')).toEqual(['<ok@x.org>']);
-    expect(messageIdsIn('a<b@x.org')).toEqual([]);
-  });
-
-  it('when there is no value, then there are no ids', () => {
-    expect(messageIdsIn(undefined)).toEqual([]);
   });
 });
 
@@ -293,37 +276,6 @@ describe('normalizeCaseKey', () => {
     expect(normalizeCaseKey('INC-2026-0007')).toBe('INC-2026-007');
     expect(normalizeCaseKey('INC-2026-007 and more')).toBeUndefined();
     expect(normalizeCaseKey('INC-2026-0')).toBeUndefined();
-  });
-});
-
-describe('stripSubjectPrefixes', () => {
-  it.each([
-    ['Re: Freezer broken', 'Freezer broken'],
-    ['RE: re: Re: Freezer broken', 'Freezer broken'],
-    ['AW: WG: Freezer broken', 'Freezer broken'],
-    ['Fwd: FW: Fw: Freezer broken', 'Freezer broken'],
-    ['RV: TR: SV: VS: Freezer broken', 'Freezer broken'],
-    ['Antw: Antwort: Freezer broken', 'Freezer broken'],
-    ['Réf. : Freezer broken', 'Freezer broken'],
-    ['Réf. Freezer broken', 'Freezer broken'],
-    ['RE : Freezer broken', 'Freezer broken'],
-    ['Re[2]: Re(3): Freezer broken', 'Freezer broken'],
-    ['回复：转发: Freezer broken', 'Freezer broken'],
-    ['  Re:Freezer broken  ', 'Freezer broken'],
-    ['Re: [INC-2026-007] Re: Freezer', '[INC-2026-007] Re: Freezer'],
-  ])('when the subject is "%s", then it is "%s"', (subject, expected) => {
-    expect(stripSubjectPrefixes(subject)).toBe(expected);
-  });
-
-  it.each(['Resolution of the freezer', 'Trouble: freezer', 'Rest: none', 'Fwdx: hi', 'Re freezer'])(
-    'when "%s" only starts like a prefix, then it is kept whole',
-    (subject) => {
-      expect(stripSubjectPrefixes(subject)).toBe(subject);
-    },
-  );
-
-  it('when the subject is only prefixes, then it is empty', () => {
-    expect(stripSubjectPrefixes('Re: Fwd: ')).toBe('');
   });
 });
 
