@@ -8,7 +8,8 @@ import type { Logger } from './lib/logger';
 import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';
-import { OutboxWorker, createTransport } from './conversation/outbox';
+import { OutboxWorker } from './conversation/outbox';
+import { smtpTransport } from './mail/transport';
 import { memberMailer, type MemberMailer } from './auth/member-mail';
 import { Intake, type ConversationSettings } from './mail/ingest';
 
@@ -49,7 +50,7 @@ export async function openRuntime(
     throw err;
   }
   const identity = await loadIdentity(config.mailFrom, config.publicUrl);
-  const transport = config.smtpUrl && opts.instanceId ? createTransport(config.smtpUrl) : undefined;
+  const transport = config.smtpUrl && opts.instanceId ? smtpTransport(config.smtpUrl) : undefined;
   const outbox =
     transport && opts.instanceId
       ? new OutboxWorker(transport, log, opts.instanceId, {

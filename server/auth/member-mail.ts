@@ -1,5 +1,5 @@
-import type { Transporter } from 'nodemailer';
 import { LOOP_HEADER } from '../mail/classify';
+import type { MailTransport } from '../mail/transport';
 import { LINK_TTL_MS } from './magic-link';
 import type { UserDoc } from './users';
 
@@ -10,14 +10,17 @@ import type { UserDoc } from './users';
  */
 export type MemberMailer = (user: UserDoc, mail: { subject: string; text: string }) => Promise<void>;
 
-export function memberMailer(transport: Transporter, from: string): MemberMailer {
+export function memberMailer(transport: MailTransport, from: string): MemberMailer {
   return async (user, mail) => {
-    await transport.sendMail({
+    await transport.send({
       from,
-      to: { name: user.name, address: user.email },
+      to: [{ name: user.name, address: user.email }],
       subject: mail.subject,
       text: mail.text,
-      headers: { 'Auto-Submitted': 'auto-generated', [LOOP_HEADER]: 'account' },
+      headers: [
+        { name: 'Auto-Submitted', value: 'auto-generated' },
+        { name: LOOP_HEADER, value: 'account' },
+      ],
     });
   };
 }

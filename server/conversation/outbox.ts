@@ -1,10 +1,10 @@
-import nodemailer, { type Transporter } from 'nodemailer';
 import { isDuplicateKey, isTransientDbError } from '../db/connection';
 import { acquireLease, releaseLease } from '../db/lease';
 import { recordTimelineEntry } from '../cases/service';
 import { TimelineEntry, type TimelineDoc } from '../cases/models';
 import type { Logger } from '../lib/logger';
 import { backoffDelay } from '../lib/backoff';
+import { isPermanentRefusal, type MailTransport } from '../mail/transport';
 import { Outbox, OutboxDue, type DeliveryState, type OutboxDoc } from './models';
 import { claimThreadRef } from './thread-refs';
 
@@ -109,14 +109,6 @@ export async function setDelivery(
   } else await OutboxDue.deleteOne({ _id: doc._id });
 }
 
-export function createTransport(smtpUrl: string): Transporter {
-  return nodemailer.createTransport(smtpUrl, {
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
-  } as object);
-}
-
 export class OutboxWorker {
   private readonly opts: OutboxOptions;
   private stopped = false;
@@ -125,7 +117,7 @@ export class OutboxWorker {
   private pendingWake = false;
 
   constructor(
-    private readonly transport: Transporter,
+    private readonly transport: MailTransport,
     private readonly log: Logger,
     private readonly instanceId: string,
     options: Partial<OutboxOptions> = {},
@@ -191,7 +183,7 @@ export class OutboxWorker {
     await recordTimelineEntry(outboundEntry(doc));
     const attempts = doc.attempts + 1;
     try {
-      await this.transport.sendMail({
+      await this.transport.send({
         from: doc.from,
         to: doc.to,
         cc: doc.cc,
@@ -199,16 +191,14 @@ export class OutboxWorker {
         text: doc.text,
         html: doc.html,
         messageId: doc.messageId,
-        headers: doc.headers.map((h) => ({ key: h.name, value: h.value })),
+        headers: doc.headers,
         // Bounces come back to the shared mailbox, where intake attaches them to the case.
         envelope: { from: doc.from.address, to: [...doc.to, ...doc.cc].map((a) => a.address) },
       });
     } catch (err) {
       if (isTransientDbError(err)) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      const code = (err as { responseCode?: number }).responseCode;
-      const permanent = code !== undefined && code >= 500 && code < 600;
-      if (permanent || attempts >= MAX_ATTEMPTS) {
+      if (isPermanentRefusal(err) || attempts >= MAX_ATTEMPTS) {
         this.log.error({ outboxId: doc._id, caseKey: doc.caseKey, err }, 'outbound mail failed for good');
         await setDelivery(doc, 'failed', { attempts, lastError: message.slice(0, 500) });
       } else {

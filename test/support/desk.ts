@@ -13,7 +13,8 @@ import { connectDatabase } from '../../server/db/connection';
 import { resetRegisterCache } from '../../server/cases/register-cache';
 import { createApp } from '../../server/http/app';
 import { loadIdentity, type MailIdentity } from '../../server/conversation/identity';
-import { OutboxWorker, createTransport, type OutboxOptions } from '../../server/conversation/outbox';
+import { OutboxWorker, type OutboxOptions } from '../../server/conversation/outbox';
+import { smtpTransport } from '../../server/mail/transport';
 import { Intake, type ConversationSettings } from '../../server/mail/ingest';
 import type { VerdictOptions } from '../../server/mail/verdict';
 import { MailboxPoller, type PollerOptions } from '../../server/mail/poller';
@@ -67,7 +68,7 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
   const mailFrom = opts.mailFrom ?? 'security@desk.example.net';
   const identity = await loadIdentity(mailFrom, 'http://localhost');
   const outbox = opts.smtpUrl
-    ? new OutboxWorker(createTransport(opts.smtpUrl), testLog, uniqueName('outbox'), opts.outbox)
+    ? new OutboxWorker(smtpTransport(opts.smtpUrl), testLog, uniqueName('outbox'), opts.outbox)
     : undefined;
   const conversation: ConversationSettings = {
     identity,
@@ -90,7 +91,7 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
     mailbox: () => current?.status(),
     conversation,
     publicUrl,
-    mailMember: opts.smtpUrl ? memberMailer(createTransport(opts.smtpUrl), mailFrom) : undefined,
+    mailMember: opts.smtpUrl ? memberMailer(smtpTransport(opts.smtpUrl), mailFrom) : undefined,
     linkLimits: opts.linkLimits,
   });
   server.on('request', app);
