@@ -1,12 +1,12 @@
 import { useEffect } from 'preact/hooks';
-import { CaseScreen } from './case';
-import { Inbox } from './inbox';
+import { CaseScreen } from './case/case';
+import { Inbox } from './inbox/inbox';
 import { dismissRefusals, failed, pending } from './outbox';
-import { Register } from './register';
+import { Register } from './register/register';
 import { caseHref, go, useRoute, type Route } from './route';
-import { Rota } from './rota';
-import { Settings } from './settings';
-import { SignIn } from './signin';
+import { Rota } from './rota/rota';
+import { Settings } from './settings/settings';
+import { SignIn } from './sign-in/sign-in';
 import { conflicts, me, notice, online, updateReady, useCell } from './store';
 
 /** The shell: banners at the top, the screen, and the navigation at the bottom, under the thumb. */

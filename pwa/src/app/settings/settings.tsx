@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
-import { get, loadMe, request, setCsrf } from './api';
-import { shortAgent, when } from './format';
-import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from './passkeys';
+import { get, loadMe, request, setCsrf } from '../api';
+import { shortAgent, when } from '../ui/format';
+import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from '../passkeys';
 import { NotificationSettings } from './notify-settings';
-import { go } from './route';
-import { me, say, useCell } from './store';
-import type { Me } from './types';
-import { ErrorText, Field, Freshness, Screen, useAction, useLoad } from './ui';
+import { go } from '../route';
+import { me, say, useCell } from '../store';
+import type { Me } from '../types';
+import { ErrorText, Field, Freshness, Screen, useAction, useLoad } from '../ui/ui';
 
 /** The member's passkeys and sessions, notifications on their devices, on call and quiet hours. */
 export function Settings() {

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get } from './api';
-import { CaseList } from './case-list';
-import { go } from './route';
-import { severityOptions, typeOptions, usePlaybook } from './playbook';
-import { STATUSES, statusLabel, type CaseSummary } from './types';
-import { ErrorText, Field, Freshness, Screen, Select, useLoad } from './ui';
+import { get } from '../api';
+import { CaseList } from '../ui/case-list';
+import { go } from '../route';
+import { severityOptions, typeOptions, usePlaybook } from '../playbook';
+import { STATUSES, statusLabel, type CaseSummary } from '../types';
+import { ErrorText, Field, Freshness, Screen, Select, useLoad } from '../ui/ui';
 
 const PAGE = 25;
 const FILTERS = [

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get } from './api';
+import { get } from '../api';
 import { Closure } from './closure';
 import { Compose } from './compose';
 import { Conflicts } from './conflict';
@@ -8,13 +8,13 @@ import { BreachRecord, ReviewRecord } from './case-records';
 import { Checklist, Indicators } from './case-work';
 import { Timeline } from './case-timeline';
 import { Triage } from './case-triage';
-import { person } from './format';
-import { pending, sent } from './outbox';
-import { conflicts, say, useCell } from './store';
-import { typeName, usePlaybook } from './playbook';
-import { statusLabel, type CaseDetail } from './types';
-import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from './ui';
-import { casePath, writeCase, type CaseWrite } from './writes';
+import { person } from '../ui/format';
+import { pending, sent } from '../outbox';
+import { conflicts, say, useCell } from '../store';
+import { typeName, usePlaybook } from '../playbook';
+import { statusLabel, type CaseDetail } from '../types';
+import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from '../ui/ui';
+import { casePath, writeCase, type CaseWrite } from '../writes';
 import './case.css';
 
 /** What a section calls to change the case: resolves once done, queued or in conflict. */

@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, type Answer } from './api';
-import { CaseList } from './case-list';
-import { urgentFirst } from './format';
-import { sent } from './outbox';
+import { get, type Answer } from '../api';
+import { CaseList } from '../ui/case-list';
+import { urgentFirst } from '../ui/format';
+import { sent } from '../outbox';
 import { PasskeyOffer } from './passkey-offer';
-import { useCell } from './store';
-import type { CaseSummary } from './types';
-import { ErrorText, Freshness, Screen, useLoad } from './ui';
+import { useCell } from '../store';
+import type { CaseSummary } from '../types';
+import { ErrorText, Freshness, Screen, useLoad } from '../ui/ui';
 
 type Page = { cases: CaseSummary[]; next: number | null };
 

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, request } from './api';
-import { me, say, useCell } from './store';
-import { ErrorText, Field, Freshness, Screen, Select, useAction, useLoad } from './ui';
+import { get, request } from '../api';
+import { me, say, useCell } from '../store';
+import { ErrorText, Field, Freshness, Screen, Select, useAction, useLoad } from '../ui/ui';
 
 /**
  * The weekly on-call rota: who is on call now, and (for admins) the slots that make it. A slot

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { request } from './api';
-import { go } from './route';
-import { passkeysSupported, signInWithPasskey } from './passkeys';
-import { ErrorText, Field, Screen, useAction } from './ui';
+import { request } from '../api';
+import { go } from '../route';
+import { passkeysSupported, signInWithPasskey } from '../passkeys';
+import { ErrorText, Field, Screen, useAction } from '../ui/ui';
 
 /** Signing in: a link by email, or a passkey registered earlier. */
 export function SignIn() {
