@@ -1,4 +1,4 @@
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { clockText, CLOCK_NAMES } from '../ui/clock-text';
 import { useNow } from '../ui/clock-badge';
 import { isUrgent, when } from '../ui/format';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { when } from '../ui/format';
 import type { CaseDetail } from '../types';
 import { ErrorText, Field, useAction } from '../ui/ui';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { me, useCell } from '../store';
 import { severityOptions, typeName, typeOptions, usePlaybook } from '../playbook';
 import { statusLabel, type CaseDetail, type VendorContact } from '../types';

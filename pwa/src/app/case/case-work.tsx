@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { when } from '../ui/format';
 import { pending } from '../outbox';
 import { useCell } from '../store';

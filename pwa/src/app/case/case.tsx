@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api';
+import type { Apply } from './apply';
 import { Closure } from './closure';
 import { Compose } from './compose';
 import { Conflicts } from './conflict';
@@ -14,11 +15,8 @@ import { conflicts, say, useCell } from '../store';
 import { typeName, usePlaybook } from '../playbook';
 import { statusLabel, type CaseDetail } from '../types';
 import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from '../ui/ui';
-import { casePath, writeCase, type CaseWrite } from '../writes';
+import { casePath, writeCase } from '../writes';
 import './case.css';
-
-/** What a section calls to change the case: resolves once done, queued or in conflict. */
-export type Apply = (w: CaseWrite) => Promise<void>;
 
 export function CaseScreen(props: { caseKey: string }) {
   const key = props.caseKey;

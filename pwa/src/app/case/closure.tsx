@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { CLOSURE_LABELS, closureGap } from '../ui/format';
 import type { CaseDetail, ClosureRecord, FollowUp } from '../types';
 import { ErrorText, Field, useAction } from '../ui/ui';

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { Apply } from './case';
+import type { Apply } from './apply';
 import { shown, when } from '../ui/format';
 import { dropConflict } from '../outbox';
 import { conflicts, useCell, type Conflict } from '../store';
