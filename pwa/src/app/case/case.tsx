@@ -14,7 +14,7 @@ import { pending, sent } from '../outbox';
 import { conflicts, say, useCell } from '../store';
 import { typeName, usePlaybook } from '../playbook';
 import { statusLabel, type CaseDetail } from '../types';
-import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from '../ui/ui';
+import { ErrorText, Freshness, ScreenFrame, SenderBadge, useLoad } from '../ui/ui';
 import { casePath, writeCase } from '../writes';
 import './case.css';
 
@@ -56,7 +56,7 @@ export function CaseScreen(props: { caseKey: string }) {
 
   const title = c ? c.key : key;
   return (
-    <Screen
+    <ScreenFrame
       title={title}
       sub={
         <p class="back">
@@ -68,7 +68,7 @@ export function CaseScreen(props: { caseKey: string }) {
       <ErrorText error={loaded.error} />
       <Conflicts caseKey={key} apply={apply} />
       {c ? <CaseBody c={c} apply={apply} /> : null}
-    </Screen>
+    </ScreenFrame>
   );
 }
 

@@ -6,7 +6,7 @@ import { sent } from '../outbox';
 import { PasskeyOffer } from './passkey-offer';
 import { useCell } from '../store';
 import type { CaseSummary } from '../types';
-import { ErrorText, Freshness, Screen, useLoad } from '../ui/ui';
+import { ErrorText, Freshness, ScreenFrame, useLoad } from '../ui/ui';
 
 type Page = { cases: CaseSummary[]; next: number | null };
 
@@ -47,7 +47,7 @@ export function Inbox() {
   const inbox = useLoad(loadInbox, [queued.n]);
   const intake = useIntake();
   return (
-    <Screen title="Inbox" sub={<p class="lead">New and triage cases, urgent first.</p>}>
+    <ScreenFrame title="Inbox" sub={<p class="lead">New and triage cases, urgent first.</p>}>
       <PasskeyOffer />
       {intake ? <p class="notice">{intake}</p> : null}
       <Freshness cachedAt={inbox.cachedAt} loading={inbox.loading} />
@@ -58,6 +58,6 @@ export function Inbox() {
           Refresh
         </button>
       </div>
-    </Screen>
+    </ScreenFrame>
   );
 }
