@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../api';
 import { CaseList } from '../ui/case-list';
-import { go } from '../route';
+import { go } from '../navigation';
 import { severityOptions, typeOptions, usePlaybook } from '../playbook';
 import { STATUSES, statusLabel, type CaseSummary } from '../types';
 import { ErrorText, Field, Freshness, ScreenFrame, Select, useLoad } from '../ui/ui';

@@ -3,7 +3,7 @@ import { get, loadMe, request, setCsrf } from '../api';
 import { shortAgent, when } from '../ui/format';
 import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from '../passkeys';
 import { NotificationSettings } from './notify-settings';
-import { go } from '../route';
+import { go } from '../navigation';
 import { me, say, useCell } from '../store';
 import type { Me } from '../types';
 import { ErrorText, Field, Freshness, ScreenFrame, useAction, useLoad } from '../ui/ui';

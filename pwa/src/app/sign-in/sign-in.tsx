@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { request } from '../api';
-import { go } from '../route';
+import { go } from '../navigation';
 import { passkeysSupported, signInWithPasskey } from '../passkeys';
 import { ErrorText, Field, ScreenFrame, useAction } from '../ui/ui';
 

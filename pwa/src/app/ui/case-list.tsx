@@ -1,6 +1,6 @@
 import { ClockBadge, hasClockLine } from './clock-badge';
 import { age, isUrgent } from './format';
-import { caseHref } from '../route';
+import { caseHref } from '../navigation';
 import { pending } from '../outbox';
 import { useCell } from '../store';
 import { SenderBadge } from './ui';
