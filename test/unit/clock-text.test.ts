@@ -1,7 +1,7 @@
-import { clockText, headlineClock, span } from '../../pwa/src/app/clock-text';
+import { clockText, headlineClock, span } from '../../pwa/src/app/ui/clock-text';
 import type { Clock } from '../../pwa/src/app/types';
 
-// Case clocks in words, as the PWA's rows and case screen show them (pwa/src/app/clock-text.ts).
+// Case clocks in words, as the PWA's rows and case screen show them (pwa/src/app/ui/clock-text.ts).
 
 const NOW = Date.parse('2026-03-02T10:00:00Z');
 const at = (minutes: number) => new Date(NOW + minutes * 60_000).toISOString();

@@ -1,22 +1,22 @@
 import { useEffect } from 'preact/hooks';
-import { CaseScreen } from './case';
-import { Inbox } from './inbox';
+import { CaseScreen } from './case/case';
+import { Inbox } from './inbox/inbox';
 import { dismissRefusals, failed, pending } from './outbox';
-import { Register } from './register';
-import { caseHref, go, useRoute, type Route } from './route';
-import { Rota } from './rota';
-import { Settings } from './settings';
-import { SignIn } from './signin';
+import { Register } from './register/register';
+import { caseHref, go, useScreen, type Screen } from './navigation';
+import { Rota } from './rota/rota';
+import { Settings } from './settings/settings';
+import { SignIn } from './sign-in/sign-in';
 import { conflicts, me, notice, online, updateReady, useCell } from './store';
 
 /** The shell: banners at the top, the screen, and the navigation at the bottom, under the thumb. */
 export function App() {
-  const route = useRoute();
+  const screen = useScreen();
   const who = useCell(me);
   useEffect(() => {
-    if (who === null && route.name !== 'sign-in') go('#/sign-in');
-    if (who && route.name === 'sign-in') go('#/');
-  }, [who, route.name]);
+    if (who === null && screen.name !== 'sign-in') go('#/sign-in');
+    if (who && screen.name === 'sign-in') go('#/');
+  }, [who, screen.name]);
 
   return (
     <>
@@ -27,22 +27,26 @@ export function App() {
         <span class="brand">Tocsin</span>
         <Status />
       </header>
-      <Banners route={route} />
+      <Banners screen={screen} />
       <main id="main">
-        {who === undefined ? <p class="loading">Loading…</p> : <Screen route={route} signedIn={!!who} />}
+        {who === undefined ? (
+          <p class="loading">Loading…</p>
+        ) : (
+          <CurrentScreen screen={screen} signedIn={!!who} />
+        )}
       </main>
-      {who ? <Nav route={route} /> : null}
+      {who ? <Nav screen={screen} /> : null}
     </>
   );
 }
 
-function Screen({ route, signedIn }: { route: Route; signedIn: boolean }) {
-  if (!signedIn || route.name === 'sign-in') return <SignIn />;
-  switch (route.name) {
+function CurrentScreen({ screen, signedIn }: { screen: Screen; signedIn: boolean }) {
+  if (!signedIn || screen.name === 'sign-in') return <SignIn />;
+  switch (screen.name) {
     case 'case':
-      return <CaseScreen key={route.key} caseKey={route.key} />;
+      return <CaseScreen key={screen.key} caseKey={screen.key} />;
     case 'register':
-      return <Register query={route.query} />;
+      return <Register query={screen.query} />;
     case 'settings':
       return <Settings />;
     case 'rota':
@@ -64,12 +68,12 @@ function Status() {
   );
 }
 
-function Banners({ route }: { route: Route }) {
+function Banners({ screen }: { screen: Screen }) {
   const reload = useCell(updateReady);
   const message = useCell(notice);
   const stale = useCell(conflicts);
   const refused = useCell(failed);
-  const elsewhere = stale.filter((c) => route.name !== 'case' || c.caseKey !== route.key);
+  const elsewhere = stale.filter((c) => screen.name !== 'case' || c.caseKey !== screen.key);
   useEffect(() => {
     if (!message) return;
     const t = setTimeout(() => notice.set(null), 8000);
@@ -120,13 +124,13 @@ function Banners({ route }: { route: Route }) {
   );
 }
 
-const NAV: [Route['name'], string, string][] = [
+const NAV: [Screen['name'], string, string][] = [
   ['inbox', '#/', 'Inbox'],
   ['register', '#/register', 'Register'],
   ['settings', '#/settings', 'Settings'],
 ];
 
-function Nav({ route }: { route: Route }) {
+function Nav({ screen }: { screen: Screen }) {
   return (
     <nav class="bottom" aria-label="Main">
       {NAV.map(([name, href, label]) => (
@@ -134,9 +138,9 @@ function Nav({ route }: { route: Route }) {
           key={name}
           href={href}
           aria-current={
-            route.name === name ||
-            (name === 'inbox' && route.name === 'case') ||
-            (name === 'settings' && route.name === 'rota')
+            screen.name === name ||
+            (name === 'inbox' && screen.name === 'case') ||
+            (name === 'settings' && screen.name === 'rota')
               ? 'page'
               : undefined
           }

@@ -1,7 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { get } from './api';
 import { cell, useCell } from './store';
-import type { Severity } from './types';
+import { SEVERITIES, type Severity } from './types';
 
 /**
  * The desk's case types and severities (GET /api/playbook), which the committee may change: the
@@ -66,14 +66,11 @@ export function typeOptions(p: PlaybookSummary | null, current?: string): [strin
   return ids.map((id) => [id, `${id} · ${typeName(p, id)}`]);
 }
 
-/** The severities to offer, with their names once known. */
+/** The severities to offer (the desk's fixed SEVERITIES), with the playbook's names once known. */
 export function severityOptions(p: PlaybookSummary | null): [string, string][] {
   const known = p?.severities ?? [];
-  return SEVERITY_IDS.map((id) => {
+  return SEVERITIES.map((id) => {
     const name = known.find((s) => s.id === id)?.name;
     return [id, name ? `${id} · ${name}` : id];
   });
 }
-
-/** Fixed by the desk's schema (server/cases/playbook.ts); only their names and clocks are the playbook's. */
-const SEVERITY_IDS: Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];

@@ -1,8 +1,15 @@
-import type { ClosureRecord as RecordedClosure, FollowUp, VendorContact } from '../../../server/contract';
+import type {
+  ClockKind,
+  ClockState,
+  ClosureRecord as RecordedClosure,
+  FollowUp,
+  Severity,
+  VendorContact,
+} from '../../../server/contract';
 
 /** The shapes the desk's API answers with (README "API"), as far as the page reads them. */
 
-export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+export type { ClockKind, ClockState, Severity };
 
 export interface Person {
   id: string;
@@ -66,11 +73,9 @@ export interface CaseSummary {
   clocks?: Clock[];
 }
 
-export type ClockKind = 'response' | 'update' | 'breach' | 'review';
-
 export interface Clock {
   kind: ClockKind;
-  state: 'running' | 'paused' | 'met' | 'breached' | 'stopped';
+  state: ClockState;
   dueAt: string;
   doneAt?: string;
 }
@@ -154,8 +159,8 @@ export interface CaseDetail extends CaseSummary {
   review: { at: string; link: string; by?: Person } | null;
 }
 
-/** The desk's own status list (a pure module with no imports, bundled into the page). */
-export { STATUSES } from '../../../server/contract';
+/** The desk's own statuses and severities (a pure module with no imports, bundled into the page). */
+export { SEVERITIES, STATUSES } from '../../../server/contract';
 
 /** How a status reads to a person. */
 export const statusLabel = (s: string) =>

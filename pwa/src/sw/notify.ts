@@ -1,24 +1,23 @@
+import type { AlertKind, PushPayload } from '../../../server/contract';
+
 /**
  * What a push notification says, worked out from the push payload alone (pure, so the unit tests
  * read the real thing). The desk's payload names the alert, the case key and its severity, and
  * never the subject or anything the reporter wrote: a lock screen is not a private place.
  */
 
-export interface PushPayload {
-  /** urgent-case, escalation, response-due, … or test (server/clocks/clocks.ts names them). */
-  alert: string;
-  key?: string;
-  severity?: string;
-  /** Where a tap goes: a path on the desk, such as /#/case/INC-2026-007. */
-  url: string;
-  id?: string;
-}
+/**
+ * A push as the worker read it: the desk's PushPayload, except that the alert is whatever the
+ * push named (a desk newer than this worker may name one it does not know), or `acknowledged`
+ * once the member took the page from the notification.
+ */
+export type ReceivedPush = Omit<PushPayload, 'alert'> & { alert: string };
 
 /** The Notification options Chromium takes beyond TypeScript's lib (actions, renotify…). */
 export interface AlertOptions {
   body: string;
   tag: string;
-  data: PushPayload;
+  data: ReceivedPush;
   icon?: string;
   badge?: string;
   renotify?: boolean;
@@ -31,7 +30,8 @@ export interface AlertOptions {
 /** The action button that takes the page without opening the app. */
 export const ACK_ACTION = 'ack';
 
-const WHAT: Record<string, string> = {
+/** Every alert the desk can send, in words: an alert added to the contract needs its words here. */
+const WHAT: Record<AlertKind, string> = {
   'urgent-case': 'urgent case',
   escalation: 'still not acknowledged',
   'response-due': 'response due soon',
@@ -45,10 +45,15 @@ const WHAT: Record<string, string> = {
 };
 
 /** An alert's kind in words ("urgent case"), for the notification and the case's timeline. */
-export const alertName = (kind: string) => WHAT[kind] ?? (kind === 'test' ? 'test notification' : kind);
+export const alertName = (kind: string) => whatOf(kind) ?? (kind === 'test' ? 'test notification' : kind);
+
+/** WHAT's words for any alert a payload names, known or not. */
+function whatOf(kind: string): string | undefined {
+  return (WHAT as Record<string, string | undefined>)[kind];
+}
 
 /** Alerts that ring again when they replace an earlier notification of the same case. */
-const RING_AGAIN = new Set([
+const RING_AGAIN: ReadonlySet<string> = new Set<AlertKind>([
   'urgent-case',
   'escalation',
   'response-breached',
@@ -58,9 +63,14 @@ const RING_AGAIN = new Set([
   'breach-deadline-passed',
 ]);
 /** Alerts that stay on screen until the member does something with them. */
-const STAY = new Set(['urgent-case', 'escalation']);
+const STAY: ReadonlySet<string> = new Set<AlertKind>(['urgent-case', 'escalation']);
 /** Alerts of the response clock, which acknowledging stops. */
-const ACKNOWLEDGEABLE = new Set(['urgent-case', 'escalation', 'response-due', 'response-breached']);
+const ACKNOWLEDGEABLE: ReadonlySet<string> = new Set<AlertKind>([
+  'urgent-case',
+  'escalation',
+  'response-due',
+  'response-breached',
+]);
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SEVERITY = /^[A-Za-z0-9]{1,16}$/;
@@ -72,7 +82,7 @@ function samePath(url: unknown, key: string | undefined): string {
 }
 
 /** The payload, if it is one of ours; otherwise a bare "something needs you" alert. */
-export function parsePayload(text: string | undefined | null): PushPayload {
+export function parsePayload(text: string | undefined | null): ReceivedPush {
   let raw: Record<string, unknown> = {};
   try {
     const parsed: unknown = text ? JSON.parse(text) : {};
@@ -93,10 +103,10 @@ export function parsePayload(text: string | undefined | null): PushPayload {
 }
 
 /** The notification's tag: one per case, so a newer alert of the case replaces the older. */
-export const tagFor = (p: PushPayload) => (p.key ? `case-${p.key}` : `tocsin-${p.alert}`);
+export const tagFor = (p: ReceivedPush) => (p.key ? `case-${p.key}` : `tocsin-${p.alert}`);
 
 /** The notification for a push: title and body from the alert, the key and the severity only. */
-export function notificationFor(p: PushPayload): { title: string; options: AlertOptions } {
+export function notificationFor(p: ReceivedPush): { title: string; options: AlertOptions } {
   const common = { tag: tagFor(p), data: p, icon: '/icons/icon-192.png', timestamp: Date.now() };
   if (p.alert === 'test')
     return {
@@ -108,7 +118,7 @@ export function notificationFor(p: PushPayload): { title: string; options: Alert
       title: 'Tocsin',
       options: { ...common, body: 'Something on the desk needs you. Tap to open Tocsin.' },
     };
-  const what = WHAT[p.alert] ?? 'needs attention';
+  const what = whatOf(p.alert) ?? 'needs attention';
   const ack = ACKNOWLEDGEABLE.has(p.alert);
   return {
     title: `${p.severity ? `${p.severity} ` : ''}${p.key}: ${what}`,
@@ -123,7 +133,7 @@ export function notificationFor(p: PushPayload): { title: string; options: Alert
 }
 
 /** What replaces a case's notification once the member took the page from it. */
-export function acknowledgedNotification(p: PushPayload): { title: string; options: AlertOptions } {
+export function acknowledgedNotification(p: ReceivedPush): { title: string; options: AlertOptions } {
   return {
     title: `${p.key ?? 'Case'} acknowledged`,
     options: {
@@ -137,7 +147,10 @@ export function acknowledgedNotification(p: PushPayload): { title: string; optio
 }
 
 /** What replaces it when the desk could not record the acknowledgement. */
-export function ackFailedNotification(p: PushPayload, why: string): { title: string; options: AlertOptions } {
+export function ackFailedNotification(
+  p: ReceivedPush,
+  why: string,
+): { title: string; options: AlertOptions } {
   return {
     title: `${p.key ?? 'Case'} not acknowledged`,
     options: {

@@ -5,7 +5,7 @@ import {
   notificationFor,
   parsePayload,
   type AlertOptions,
-  type PushPayload,
+  type ReceivedPush,
 } from './notify';
 
 /**
@@ -48,7 +48,7 @@ async function write<T>(method: string, path: string, body?: unknown): Promise<T
 }
 
 /** Takes the case's page; the notification is replaced by a quiet confirmation, or by the reason. */
-async function acknowledge(notification: Notification, p: PushPayload): Promise<void> {
+async function acknowledge(notification: Notification, p: ReceivedPush): Promise<void> {
   try {
     await write('POST', `/api/cases/${encodeURIComponent(p.key!)}/ack`);
     notification.close();

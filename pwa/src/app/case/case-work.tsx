@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
-import type { Apply } from './case';
-import { when } from './format';
-import { pending } from './outbox';
-import { useCell } from './store';
-import type { CaseDetail, ChecklistItem } from './types';
-import { ErrorText, useAction } from './ui';
-import { caseWrites } from './writes';
+import type { Apply } from './apply';
+import { when } from '../ui/format';
+import { pending } from '../outbox';
+import { useCell } from '../store';
+import type { CaseDetail, ChecklistItem } from '../types';
+import { ErrorText, useAction } from '../ui/ui';
+import { caseWrites } from '../writes';
 
 /** The case type's checklist, by section, each item a big toggle. */
 export function Checklist({ c, apply }: { c: CaseDetail; apply: Apply }) {

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get } from './api';
-import { CaseList } from './case-list';
-import { go } from './route';
-import { severityOptions, typeOptions, usePlaybook } from './playbook';
-import { STATUSES, statusLabel, type CaseSummary } from './types';
-import { ErrorText, Field, Freshness, Screen, Select, useLoad } from './ui';
+import { get } from '../api';
+import { CaseList } from '../ui/case-list';
+import { go } from '../navigation';
+import { severityOptions, typeOptions, usePlaybook } from '../playbook';
+import { STATUSES, statusLabel, type CaseSummary } from '../types';
+import { ErrorText, Field, Freshness, ScreenFrame, Select, useLoad } from '../ui/ui';
 
 const PAGE = 25;
 const FILTERS = [
@@ -66,7 +66,7 @@ export function Register(props: { query: URLSearchParams }) {
   };
 
   return (
-    <Screen title="Register">
+    <ScreenFrame title="Register">
       <form class="card filters" onSubmit={submit} aria-label="Filters" role="search">
         <Field
           label="Search key, subject or reporter"
@@ -186,6 +186,6 @@ export function Register(props: { query: URLSearchParams }) {
           </nav>
         </>
       ) : null}
-    </Screen>
+    </ScreenFrame>
   );
 }

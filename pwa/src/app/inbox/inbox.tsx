@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, type Answer } from './api';
-import { CaseList } from './case-list';
-import { urgentFirst } from './format';
-import { sent } from './outbox';
+import { get, type Answer } from '../api';
+import { CaseList } from '../ui/case-list';
+import { urgentFirst } from '../ui/format';
+import { sent } from '../outbox';
 import { PasskeyOffer } from './passkey-offer';
-import { useCell } from './store';
-import type { CaseSummary } from './types';
-import { ErrorText, Freshness, Screen, useLoad } from './ui';
+import { useCell } from '../store';
+import type { CaseSummary } from '../types';
+import { ErrorText, Freshness, ScreenFrame, useLoad } from '../ui/ui';
 
 type Page = { cases: CaseSummary[]; next: number | null };
 
@@ -47,7 +47,7 @@ export function Inbox() {
   const inbox = useLoad(loadInbox, [queued.n]);
   const intake = useIntake();
   return (
-    <Screen title="Inbox" sub={<p class="lead">New and triage cases, urgent first.</p>}>
+    <ScreenFrame title="Inbox" sub={<p class="lead">New and triage cases, urgent first.</p>}>
       <PasskeyOffer />
       {intake ? <p class="notice">{intake}</p> : null}
       <Freshness cachedAt={inbox.cachedAt} loading={inbox.loading} />
@@ -58,6 +58,6 @@ export function Inbox() {
           Refresh
         </button>
       </div>
-    </Screen>
+    </ScreenFrame>
   );
 }

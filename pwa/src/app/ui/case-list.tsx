@@ -1,10 +1,10 @@
 import { ClockBadge, hasClockLine } from './clock-badge';
 import { age, isUrgent } from './format';
-import { caseHref } from './route';
-import { pending } from './outbox';
-import { useCell } from './store';
+import { caseHref } from '../navigation';
+import { pending } from '../outbox';
+import { useCell } from '../store';
 import { SenderBadge } from './ui';
-import { statusLabel, type CaseSummary } from './types';
+import { statusLabel, type CaseSummary } from '../types';
 
 /** Cases as a list of big rows, each a link to the case. */
 export function CaseList(props: { cases: CaseSummary[]; empty: string; showStatus?: boolean }) {

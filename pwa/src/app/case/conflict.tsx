@@ -1,10 +1,10 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { Apply } from './case';
-import { shown, when } from './format';
-import { dropConflict } from './outbox';
-import { conflicts, useCell, type Conflict } from './store';
-import { statusLabel } from './types';
-import { ErrorText, useAction } from './ui';
+import type { Apply } from './apply';
+import { shown, when } from '../ui/format';
+import { dropConflict } from '../outbox';
+import { conflicts, useCell, type Conflict } from '../store';
+import { statusLabel } from '../types';
+import { ErrorText, useAction } from '../ui/ui';
 
 /**
  * Writes the desk refused because the case had changed (412): what the member tried beside what

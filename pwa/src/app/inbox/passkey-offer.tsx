@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { addPasskey, deviceName, listPasskeys, passkeysSupported } from './passkeys';
-import { me, say, useCell } from './store';
-import { ErrorText, Field, useAction } from './ui';
+import { addPasskey, deviceName, listPasskeys, passkeysSupported } from '../passkeys';
+import { me, say, useCell } from '../store';
+import { ErrorText, Field, useAction } from '../ui/ui';
 
 const DISMISSED = 'tocsin.passkey-offer-dismissed';
 

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Apply } from './case';
-import { me, useCell } from './store';
-import { severityOptions, typeName, typeOptions, usePlaybook } from './playbook';
-import { statusLabel, type CaseDetail, type VendorContact } from './types';
-import { ErrorText, Field, Select, useAction } from './ui';
-import { caseWrites } from './writes';
+import type { Apply } from './apply';
+import { me, useCell } from '../store';
+import { severityOptions, typeName, typeOptions, usePlaybook } from '../playbook';
+import { statusLabel, type CaseDetail, type VendorContact } from '../types';
+import { ErrorText, Field, Select, useAction } from '../ui/ui';
+import { caseWrites } from '../writes';
 
 /** The decision beside the suggestion, ownership, the next statuses, and the missing fields. */
 export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get } from './api';
-import { shortAgent, when } from './format';
+import { get } from '../api';
+import { shortAgent, when } from '../ui/format';
 import {
   ownTimeZone,
   pushSupported,
@@ -12,9 +12,9 @@ import {
   type Device,
   type Paging,
   type TestResult,
-} from './notifications';
-import { say } from './store';
-import { ErrorText, Field, useAction, useLoad } from './ui';
+} from '../notifications';
+import { say } from '../store';
+import { ErrorText, Field, useAction, useLoad } from '../ui/ui';
 
 /** Settings: push notifications on this phone and the member's other devices; on call; quiet hours. */
 export function NotificationSettings() {

@@ -1,4 +1,4 @@
-import type { Address, CaseSummary } from './types';
+import type { Address, CaseSummary } from '../types';
 
 /** How old something is, briefly: "just now", "12 min", "3 h", "5 d". */
 export function age(iso: string, now = Date.now()): string {

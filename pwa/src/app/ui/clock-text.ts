@@ -1,4 +1,4 @@
-import type { Clock, ClockKind } from './types';
+import type { Clock, ClockKind } from '../types';
 
 /**
  * A case's clocks in words: "reply due in 12 min", "response overdue 6 min". Pure, so the unit

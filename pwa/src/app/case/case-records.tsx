@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Apply } from './case';
-import { when } from './format';
-import type { CaseDetail } from './types';
-import { ErrorText, Field, useAction } from './ui';
-import { casePath } from './writes';
+import type { Apply } from './apply';
+import { when } from '../ui/format';
+import type { CaseDetail } from '../types';
+import { ErrorText, Field, useAction } from '../ui/ui';
+import { casePath } from '../writes';
 
 /**
  * The records kept against the clocks: the personal-data breach record (GDPR Art. 33: when the

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { bytes, person, when } from './format';
-import type { EmailEntry } from './types';
+import { bytes, person, when } from '../ui/format';
+import type { EmailEntry } from '../types';
 
 /**
  * One email on the timeline. Its HTML is never put into the page: the desk's sanitised copy is

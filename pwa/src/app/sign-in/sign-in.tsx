@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { request } from './api';
-import { go } from './route';
-import { passkeysSupported, signInWithPasskey } from './passkeys';
-import { ErrorText, Field, Screen, useAction } from './ui';
+import { request } from '../api';
+import { go } from '../navigation';
+import { passkeysSupported, signInWithPasskey } from '../passkeys';
+import { ErrorText, Field, ScreenFrame, useAction } from '../ui/ui';
 
 /** Signing in: a link by email, or a passkey registered earlier. */
 export function SignIn() {
@@ -26,7 +26,7 @@ export function SignIn() {
     });
 
   return (
-    <Screen title="Sign in">
+    <ScreenFrame title="Sign in">
       {sentTo ? (
         <section class="card" aria-labelledby="mail-h">
           <h2 id="mail-h">Check your mail</h2>
@@ -66,6 +66,6 @@ export function SignIn() {
           </button>
         </section>
       ) : null}
-    </Screen>
+    </ScreenFrame>
   );
 }

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api';
-import type { Apply } from './case';
-import { CLOSURE_LABELS, closureGap } from './format';
-import type { CaseDetail, ClosureRecord, FollowUp } from './types';
-import { ErrorText, Field, useAction } from './ui';
-import { caseWrites } from './writes';
+import { ApiError } from '../api';
+import type { Apply } from './apply';
+import { CLOSURE_LABELS, closureGap } from '../ui/format';
+import type { CaseDetail, ClosureRecord, FollowUp } from '../types';
+import { ErrorText, Field, useAction } from '../ui/ui';
+import { caseWrites } from '../writes';
 
 const TEXTS = ['rootCause', 'vendorActions', 'accountChanges', 'lessons'] as const;
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { clockText, headlineClock } from './clock-text';
-import type { CaseSummary } from './types';
+import type { CaseSummary } from '../types';
 
 /**
  * The time now, for countdowns: renders again every `everyMs`, and any render (new data, say)

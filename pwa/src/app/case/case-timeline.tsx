@@ -1,8 +1,8 @@
-import { alertName } from '../sw/notify';
+import { alertName } from '../../sw/notify';
 import { EmailView } from './email';
-import { CLOSURE_LABELS, shown, when } from './format';
+import { CLOSURE_LABELS, shown, when } from '../ui/format';
 import type { JSX } from 'preact';
-import type { AlertEntry, CaseDetail, TimelineEntry } from './types';
+import type { AlertEntry, CaseDetail, TimelineEntry } from '../types';
 
 /** The case's story, oldest first: mail in and out, notes, changes, vendor updates, ticks, alerts. */
 export function Timeline({ c }: { c: CaseDetail }) {

@@ -1,19 +1,19 @@
 import { useState } from 'preact/hooks';
-import { get, loadMe, request, setCsrf } from './api';
-import { shortAgent, when } from './format';
-import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from './passkeys';
+import { get, loadMe, request, setCsrf } from '../api';
+import { shortAgent, when } from '../ui/format';
+import { addPasskey, deviceName, listPasskeys, passkeysSupported, removePasskey } from '../passkeys';
 import { NotificationSettings } from './notify-settings';
-import { go } from './route';
-import { me, say, useCell } from './store';
-import type { Me } from './types';
-import { ErrorText, Field, Freshness, Screen, useAction, useLoad } from './ui';
+import { go } from '../navigation';
+import { me, say, useCell } from '../store';
+import type { Me } from '../types';
+import { ErrorText, Field, Freshness, ScreenFrame, useAction, useLoad } from '../ui/ui';
 
 /** The member's passkeys and sessions, notifications on their devices, on call and quiet hours. */
 export function Settings() {
   const who = useCell(me);
   const signOut = useAction();
   return (
-    <Screen title="Settings">
+    <ScreenFrame title="Settings">
       {who ? (
         <p class="lead">
           {who.name} · {who.email} · {who.role}
@@ -43,7 +43,7 @@ export function Settings() {
           Sign out
         </button>
       </div>
-    </Screen>
+    </ScreenFrame>
   );
 }
 

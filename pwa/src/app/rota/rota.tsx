@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, request } from './api';
-import { me, say, useCell } from './store';
-import { ErrorText, Field, Freshness, Screen, Select, useAction, useLoad } from './ui';
+import { get, request } from '../api';
+import { me, say, useCell } from '../store';
+import { ErrorText, Field, Freshness, ScreenFrame, Select, useAction, useLoad } from '../ui/ui';
 
 /**
  * The weekly on-call rota: who is on call now, and (for admins) the slots that make it. A slot
@@ -42,7 +42,7 @@ export function Rota() {
   const data = loaded.data;
   const name = (id: string) => data?.members.find((m) => m.id === id)?.name ?? 'a former member';
   return (
-    <Screen title="On call">
+    <ScreenFrame title="On call">
       <Freshness cachedAt={loaded.cachedAt} loading={loaded.loading} />
       <ErrorText error={loaded.error} />
       {data ? (
@@ -81,7 +81,7 @@ export function Rota() {
           )}
         </>
       ) : null}
-    </Screen>
+    </ScreenFrame>
   );
 }
 

@@ -1,11 +1,11 @@
-import type { Apply } from './case';
-import { clockText, CLOCK_NAMES } from './clock-text';
-import { useNow } from './clock-badge';
-import { isUrgent, when } from './format';
-import { usePlaybook } from './playbook';
-import type { CaseDetail } from './types';
-import { ErrorText, useAction } from './ui';
-import { casePath, type CaseWrite } from './writes';
+import type { Apply } from './apply';
+import { clockText, CLOCK_NAMES } from '../ui/clock-text';
+import { useNow } from '../ui/clock-badge';
+import { isUrgent, when } from '../ui/format';
+import { usePlaybook } from '../playbook';
+import type { CaseDetail } from '../types';
+import { ErrorText, useAction } from '../ui/ui';
+import { casePath, type CaseWrite } from '../writes';
 
 /**
  * The case's clocks, each with its deadline and state in words, who took the page, and the

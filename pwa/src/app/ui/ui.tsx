@@ -1,11 +1,11 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { errorText, type Answer } from './api';
+import { errorText, type Answer } from '../api';
 import { clock } from './format';
-import { online, useCell } from './store';
+import { online, useCell } from '../store';
 
-/** A screen: its heading takes the focus when it opens, so a screen reader announces it. */
-export function Screen(props: { title: string; sub?: ComponentChildren; children: ComponentChildren }) {
+/** The frame of a screen: its heading takes the focus when it opens, so a screen reader announces it. */
+export function ScreenFrame(props: { title: string; sub?: ComponentChildren; children: ComponentChildren }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     heading.current?.focus();

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Apply } from './case';
-import { person } from './format';
-import type { CaseDetail } from './types';
-import { ErrorText, Field, useAction } from './ui';
-import { caseWrites } from './writes';
+import type { Apply } from './apply';
+import { person } from '../ui/format';
+import type { CaseDetail } from '../types';
+import { ErrorText, Field, useAction } from '../ui/ui';
+import { caseWrites } from '../writes';
 
 type Kind = 'reply' | 'note' | 'vendor';
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get } from './api';
+import { get } from '../api';
+import type { Apply } from './apply';
 import { Closure } from './closure';
 import { Compose } from './compose';
 import { Conflicts } from './conflict';
@@ -8,17 +9,14 @@ import { BreachRecord, ReviewRecord } from './case-records';
 import { Checklist, Indicators } from './case-work';
 import { Timeline } from './case-timeline';
 import { Triage } from './case-triage';
-import { person } from './format';
-import { pending, sent } from './outbox';
-import { conflicts, say, useCell } from './store';
-import { typeName, usePlaybook } from './playbook';
-import { statusLabel, type CaseDetail } from './types';
-import { ErrorText, Freshness, Screen, SenderBadge, useLoad } from './ui';
-import { casePath, writeCase, type CaseWrite } from './writes';
+import { person } from '../ui/format';
+import { pending, sent } from '../outbox';
+import { conflicts, say, useCell } from '../store';
+import { typeName, usePlaybook } from '../playbook';
+import { statusLabel, type CaseDetail } from '../types';
+import { ErrorText, Freshness, ScreenFrame, SenderBadge, useLoad } from '../ui/ui';
+import { casePath, writeCase } from '../writes';
 import './case.css';
-
-/** What a section calls to change the case: resolves once done, queued or in conflict. */
-export type Apply = (w: CaseWrite) => Promise<void>;
 
 export function CaseScreen(props: { caseKey: string }) {
   const key = props.caseKey;
@@ -58,7 +56,7 @@ export function CaseScreen(props: { caseKey: string }) {
 
   const title = c ? c.key : key;
   return (
-    <Screen
+    <ScreenFrame
       title={title}
       sub={
         <p class="back">
@@ -70,7 +68,7 @@ export function CaseScreen(props: { caseKey: string }) {
       <ErrorText error={loaded.error} />
       <Conflicts caseKey={key} apply={apply} />
       {c ? <CaseBody c={c} apply={apply} /> : null}
-    </Screen>
+    </ScreenFrame>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** Hash routes: #/, #/case/KEY, #/register?…, #/settings, #/rota, #/sign-in. */
-export type Route =
+/** The screens the hash names: #/, #/case/KEY, #/register?…, #/settings, #/rota, #/sign-in. */
+export type Screen =
   | { name: 'inbox' }
   | { name: 'case'; key: string }
   | { name: 'register'; query: URLSearchParams }
@@ -9,7 +9,7 @@ export type Route =
   | { name: 'rota' }
   | { name: 'sign-in' };
 
-export function parseRoute(hash: string): Route {
+export function parseScreen(hash: string): Screen {
   const [path = '', search = ''] = hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean);
   switch (parts[0]) {
@@ -34,12 +34,13 @@ export function go(hash: string): void {
   if (location.hash !== hash) location.hash = hash;
 }
 
-export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseRoute(location.hash));
+/** The screen the hash names, again whenever the hash changes. */
+export function useScreen(): Screen {
+  const [screen, setScreen] = useState(() => parseScreen(location.hash));
   useEffect(() => {
-    const onChange = () => setRoute(parseRoute(location.hash));
+    const onChange = () => setScreen(parseScreen(location.hash));
     addEventListener('hashchange', onChange);
     return () => removeEventListener('hashchange', onChange);
   }, []);
-  return route;
+  return screen;
 }
