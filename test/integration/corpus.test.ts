@@ -9,7 +9,7 @@ import { caughtUp } from '../support/caught-up';
 import { startConversationRig, type ConversationRig } from '../support/conversation';
 import { appendMessages, imapClient } from '../support/mail';
 
-const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'sisimai', 'maildir');
+const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'sisimai', 'maildir');
 const files = ['bsd', 'not'].flatMap((dir) =>
   fs
     .readdirSync(path.join(CORPUS, dir))

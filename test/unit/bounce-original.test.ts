@@ -7,7 +7,7 @@ import {
 } from '../../server/mail/bounce-original';
 import { parseMessage } from '../../server/mail/parse';
 
-const BSD = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'sisimai', 'maildir', 'bsd');
+const BSD = path.resolve(__dirname, '..', 'fixtures', 'sisimai', 'maildir', 'bsd');
 
 /** The ids found in a bounce that is empty but for `over`. */
 const idsOf = (over: Partial<BounceInput>) =>

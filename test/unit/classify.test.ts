@@ -10,7 +10,7 @@ import {
 } from '../../server/mail/classify';
 import { parseMessage } from '../../server/mail/parse';
 
-const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'sisimai', 'maildir');
+const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'sisimai', 'maildir');
 
 /** A person's plain message, changed by `over`; headers are given as [name, value] pairs. */
 const message = (over: Partial<Omit<ClassifyInput, 'headers'>> & { headers?: [string, string][] } = {}) =>

@@ -6,7 +6,7 @@ import { parseMessage } from '../../server/mail/parse';
 import { parseAuthResults } from '../../server/mail/auth-results';
 import { senderVerdict, type SenderVerdict, type VerdictOptions } from '../../server/mail/verdict';
 
-const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'sisimai', 'maildir', 'bsd');
+const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'sisimai', 'maildir', 'bsd');
 const TRUSTED = 'mx.example.net';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
