@@ -3,7 +3,7 @@ import { isDuplicateKey } from '../db/connection';
 import { noteCaseChanged } from './feed';
 import { Case, type CaseDoc, type TimelineDoc } from './models';
 import { recordTimelineEntry } from './service';
-import { clockOperators, clockUpdateFor, type ClockUpdate } from '../clocks/facts';
+import { clockOperators, clockUpdateFor, type ClockUpdate } from './clock-facts';
 
 /**
  * Versioned changes to a case, exactly once, without transactions. A writer who saw version n
@@ -22,7 +22,7 @@ const changeSchema = new Schema(
     /** Top-level case fields and their new values (no dotted paths). */
     set: { type: Schema.Types.Mixed, default: () => ({}) },
     entry: { type: Schema.Types.Mixed, required: true },
-    /** What the change tells the case's clocks (server/clocks/facts.ts). */
+    /** What the change tells the case's clocks (cases/clock-facts.ts). */
     clock: { type: Schema.Types.Mixed, default: undefined },
     at: { type: Date, required: true },
   },

@@ -269,3 +269,9 @@ export interface Person {
   id: string;
   name: string;
 }
+
+/** Whether a vendor is involved: the case records a vendor contact. */
+export const vendorInvolved = (doc: CaseDoc) => !!doc.vendorContact;
+
+/** The case's per-type fields (seed 000's required information), by id. */
+export const caseFields = (doc: CaseDoc) => (doc.fields ?? {}) as Record<string, string>;

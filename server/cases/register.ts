@@ -1,11 +1,10 @@
 import type { UserDoc } from '../auth/users';
 import { seesCase } from '../auth/policy';
 import { csvRow } from './csv';
-import type { CaseDoc } from './models';
+import { caseFields, vendorInvolved, type CaseDoc } from './models';
 import { registerCases } from './register-cache';
 import type { Playbook, SeverityId } from './playbook';
-import { caseFields, caseFor, vendorInvolved } from './view';
-import { slaBreached } from '../clocks/clocks';
+import { slaBreached } from './deadlines';
 
 /** The case register: the list with its filters, and the CSV export. */
 
@@ -90,17 +89,18 @@ async function matching(
   return found;
 }
 
+/** One page of the matching cases, newest first, and the offset of the next page (or null). */
 export async function listCases(
   user: UserDoc,
   filter: CaseFilter,
   page: { limit: number; offset: number },
   playbook: Playbook,
-) {
-  const now = new Date();
+  now = new Date(),
+): Promise<{ cases: CaseDoc[]; next: number | null }> {
   // One more than the page, to know whether there is a next one.
   const docs = await matching(user, filter, playbook, now, page.offset + page.limit + 1);
   return {
-    cases: docs.slice(page.offset, page.offset + page.limit).map((d) => caseFor(user, d, playbook, now)),
+    cases: docs.slice(page.offset, page.offset + page.limit),
     next: docs.length > page.offset + page.limit ? page.offset + page.limit : null,
   };
 }

@@ -95,6 +95,11 @@ export async function recordNotice(
   await recordTimelineEntry({ _id: id, caseKey, kind: 'notice', at: new Date(), notice: { code, message } });
 }
 
+/** The case's timeline, oldest first. */
+export async function timelineOf(caseKey: string): Promise<TimelineDoc[]> {
+  return TimelineEntry.find({ caseKey }).sort({ at: 1, _id: 1 }).lean<TimelineDoc[]>();
+}
+
 /** An attachment of one of this case's emails, or undefined: no case reads another's files. */
 export async function attachmentOf(caseKey: string, sha: string) {
   if (!/^[a-f0-9]{64}$/.test(sha)) return undefined;

@@ -3,27 +3,17 @@ import { findMember, type UserDoc } from '../auth/users';
 import { commitChange, type Change } from './changes';
 import { closureMissing, type ClosureRecord } from './closure';
 import { allowedNext, canMove, REOPEN_STATUS } from './lifecycle';
-import type { CaseDoc, Person } from './models';
+import { caseFields, type CaseDoc, type Person } from './models';
+import { person } from './person';
 import type { Playbook } from './playbook';
+import { CaseRefusal } from './refusal';
 import type { VendorContact } from '../contract';
-import { caseFields } from './view';
 
 /**
  * The committee's work on a case: triage, notes, vendor updates and the checklist. Each is one
  * versioned change (changes.ts) with one timeline entry saying who and when; the policy module
  * decides who may.
  */
-
-export class TriageError extends Error {
-  constructor(
-    readonly kind: 'invalid' | 'conflict' | 'not-found',
-    readonly code: string,
-    message: string,
-    readonly fields?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
 
 export type { VendorContact } from '../contract';
 
@@ -43,9 +33,6 @@ export interface CasePatch {
   reason?: string;
 }
 
-/** A member as the case records them: id and name at the time. */
-export const person = (user: UserDoc): Person => ({ id: String(user._id), name: user.name });
-
 type Diff = { field: string; from: unknown; to: unknown };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -63,7 +50,7 @@ async function planPatch(doc: CaseDoc, patch: CasePatch, user: UserDoc, playbook
 
   if (patch.type !== undefined) {
     if (!playbook.types[patch.type])
-      throw new TriageError('invalid', 'unknown-type', `There is no case type ${patch.type}.`, {
+      throw new CaseRefusal('invalid', 'unknown-type', `There is no case type ${patch.type}.`, {
         allowed: Object.keys(playbook.types),
       });
     put('type', patch.type);
@@ -80,7 +67,7 @@ async function planPatch(doc: CaseDoc, patch: CasePatch, user: UserDoc, playbook
     let owner: Person | null = null;
     if (patch.owner !== null) {
       const member = await findMember(patch.owner);
-      if (!member) throw new TriageError('invalid', 'unknown-member', `No member is ${patch.owner}.`);
+      if (!member) throw new CaseRefusal('invalid', 'unknown-member', `No member is ${patch.owner}.`);
       owner = person(member);
     }
     put('owner', owner);
@@ -91,7 +78,7 @@ async function planPatch(doc: CaseDoc, patch: CasePatch, user: UserDoc, playbook
     const fields = { ...caseFields(doc) };
     for (const [id, value] of Object.entries(patch.fields)) {
       if (!known.has(id))
-        throw new TriageError('invalid', 'unknown-field', `No case type has a field ${id}.`, {
+        throw new CaseRefusal('invalid', 'unknown-field', `No case type has a field ${id}.`, {
           allowed: [...known],
         });
       const before = fields[id];
@@ -131,7 +118,7 @@ function planStatus(
   const reason = patch.reason?.trim();
   if (doc.status === 'Closed') {
     if (to !== REOPEN_STATUS)
-      throw new TriageError(
+      throw new CaseRefusal(
         'conflict',
         'illegal-transition',
         `A closed case reopens to ${REOPEN_STATUS} only.`,
@@ -140,14 +127,14 @@ function planStatus(
         },
       );
     if (!reason)
-      throw new TriageError('invalid', 'reason-required', 'Reopening a closed case needs a reason.');
+      throw new CaseRefusal('invalid', 'reason-required', 'Reopening a closed case needs a reason.');
     closure.reason = reason;
     delete closure.closedAt;
     delete closure.closedBy;
     return;
   }
   if (!canMove(doc.status, to))
-    throw new TriageError('conflict', 'illegal-transition', `A case in ${doc.status} cannot move to ${to}.`, {
+    throw new CaseRefusal('conflict', 'illegal-transition', `A case in ${doc.status} cannot move to ${to}.`, {
       allowed: allowedNext(doc.status),
     });
   if (to !== 'Closed') return;
@@ -163,7 +150,7 @@ function planStatus(
           closure,
         );
   if (missing.length)
-    throw new TriageError(
+    throw new CaseRefusal(
       'conflict',
       'closure-incomplete',
       `The closure record is incomplete: ${missing.join(', ')}.`,
@@ -236,7 +223,7 @@ export async function setChecklistItem(
     authorize(user, 'case:work', doc);
     const def = playbook.checklists[doc.type]?.find((i) => i.id === item);
     if (!def)
-      throw new TriageError(
+      throw new CaseRefusal(
         'not-found',
         'checklist-item-not-found',
         `A ${doc.type} case has no checklist item ${item}.`,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { seesCase } from '../auth/policy';
 import { User, type UserDoc } from '../auth/users';
 import type { CaseDoc } from '../cases/models';
-import type { Audience } from './clocks';
+import type { Audience } from '../cases/deadlines';
 
 /**
  * Who is woken: members on call (by their own say-so, or by the weekly rota an admin keeps), the

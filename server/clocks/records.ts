@@ -3,8 +3,9 @@ import type { UserDoc } from '../auth/users';
 import { commitChange, settledCase, CaseNotFound, StaleVersion } from '../cases/changes';
 import type { CaseDoc } from '../cases/models';
 import type { Playbook } from '../cases/playbook';
-import { person, TriageError } from '../cases/triage';
-import { breachApplies } from './clocks';
+import { person } from '../cases/person';
+import { CaseRefusal } from '../cases/refusal';
+import { breachApplies } from '../cases/deadlines';
 
 /**
  * What members record against the clocks: taking a page (acknowledgement), when the committee
@@ -65,7 +66,7 @@ export async function recordBreach(
   return commitChange(key, version, (doc) => {
     authorize(user, 'case:work', doc);
     if (!breachApplies(doc, playbook))
-      throw new TriageError(
+      throw new CaseRefusal(
         'conflict',
         'no-breach-clock',
         'This case has no breach deadline: mark it "personal data involved" (or make it a data incident) first.',
@@ -76,7 +77,7 @@ export async function recordBreach(
     const changes: { field: string; from: unknown; to: unknown }[] = [];
     if (input.awareAt) {
       if (input.awareAt.getTime() > now + SKEW_MS)
-        throw new TriageError('invalid', 'in-the-future', 'awareAt can not be in the future.');
+        throw new CaseRefusal('invalid', 'in-the-future', 'awareAt can not be in the future.');
       if (iso(facts.awareAt) !== input.awareAt.toISOString()) {
         set.awareAt = input.awareAt;
         changes.push({
@@ -90,7 +91,7 @@ export async function recordBreach(
       const n = input.authorityNotified;
       if (n) {
         if (n.at.getTime() > now + SKEW_MS)
-          throw new TriageError(
+          throw new CaseRefusal(
             'invalid',
             'in-the-future',
             'The notification time can not be in the future.',
@@ -98,7 +99,7 @@ export async function recordBreach(
         const aware = new Date((set.awareAt as Date | undefined) ?? facts.awareAt ?? doc.firstSeenAt);
         const late = n.at.getTime() > aware.getTime() + playbook.clocks.breach.hours * HOUR;
         if (late && !n.reason?.trim())
-          throw new TriageError(
+          throw new CaseRefusal(
             'invalid',
             'reason-required',
             `The authority was notified more than ${playbook.clocks.breach.hours} hours after awareness: GDPR Art. 33(1) asks for the reasons for the delay.`,
@@ -134,7 +135,7 @@ export async function recordReview(
     authorize(user, 'case:work', doc);
     const review = { at: input.at ?? new Date(), link: input.link, by: person(user) };
     if (review.at.getTime() > Date.now() + SKEW_MS)
-      throw new TriageError('invalid', 'in-the-future', 'The review time can not be in the future.');
+      throw new CaseRefusal('invalid', 'in-the-future', 'The review time can not be in the future.');
     return {
       set: {},
       entry: {

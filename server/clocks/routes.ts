@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authorize } from '../auth/policy';
 import { User, type UserDoc } from '../auth/users';
 import type { Playbook } from '../cases/playbook';
-import { caseDetail } from '../cases/view';
+import { caseDetail } from '../http/case-json';
 import { parseBody } from '../http/body';
 import { HttpError } from '../http/errors';
 import { wrap, type ApiRoute } from '../http/route-kit';

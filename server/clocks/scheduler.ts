@@ -1,4 +1,4 @@
-import { person } from '../cases/triage';
+import { person } from '../cases/person';
 import mongoose, { Schema } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import type { UserDoc } from '../auth/users';
@@ -10,12 +10,12 @@ import { isDuplicateKey } from '../db/connection';
 import { acquireLease, releaseLease } from '../db/lease';
 import type { Logger } from '../lib/logger';
 import type { Pager } from '../push/pager';
-import { dueAlerts, type Alert } from './clocks';
+import { dueAlerts, type Alert } from '../cases/deadlines';
 import { audienceOf, inQuietHours } from './oncall';
 
 /**
  * Fires the clocks' alerts. The deadlines are not timers: each tick works them out again from the
- * cases (clocks.ts), so a restart loses nothing. One instance fires at a time, under a lease; and
+ * cases (cases/deadlines.ts), so a restart loses nothing. One instance fires at a time, under a lease; and
  * each alert reaches each member once, because sending to them is claimed first by inserting
  * `<case>|<alert>|<member>`, which only one insert can do, on MongoDB and FerretDB alike.
  *

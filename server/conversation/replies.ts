@@ -1,4 +1,4 @@
-import { clockOperators } from '../clocks/facts';
+import { clockOperators } from '../cases/clock-facts';
 import { randomUUID } from 'node:crypto';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from '../cases/models';
 import { addParticipants } from '../cases/service';

@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { authorize, PolicyError, type Action } from '../auth/policy';
 import type { UserDoc } from '../auth/users';
-import { CaseNotFound, StaleVersion } from '../cases/changes';
+import { CaseNotFound, settledCase, StaleVersion } from '../cases/changes';
 import type { CaseDoc } from '../cases/models';
-import { TriageError } from '../cases/triage';
-import { caseFor, loadCase } from '../cases/view';
+import { CaseRefusal } from '../cases/refusal';
+import { caseFor } from './case-json';
 import { HttpError } from './errors';
 
 /** What every route module shares: the route shape, query parsing and the domain's errors as HTTP. */
@@ -53,13 +53,13 @@ export function stringParam(req: Request, name: string, allowed?: readonly strin
   return raw;
 }
 
-const TRIAGE_STATUS = { invalid: 400, conflict: 409, 'not-found': 404 } as const;
+const REFUSAL_STATUS = { invalid: 400, conflict: 409, 'not-found': 404 } as const;
 
 /** The domain's refusals as HTTP errors; anything else passes through as it is. */
 export function asHttpError(err: unknown, user?: UserDoc): unknown {
   if (err instanceof PolicyError) return new HttpError(403, err.code, err.message);
-  if (err instanceof TriageError)
-    return new HttpError(TRIAGE_STATUS[err.kind], err.code, err.message, err.fields);
+  if (err instanceof CaseRefusal)
+    return new HttpError(REFUSAL_STATUS[err.kind], err.code, err.message, err.fields);
   if (err instanceof CaseNotFound) return new HttpError(404, 'case-not-found', err.message);
   if (err instanceof StaleVersion) {
     return new HttpError(412, 'version-conflict', err.message, {
@@ -87,7 +87,7 @@ export const wrap =
 export function caseGuard(action: Action): RequestHandler {
   return (req, _res, next) => {
     const key = String(req.params.key);
-    loadCase(key)
+    settledCase(key)
       .then((doc) => {
         if (!doc) throw new HttpError(404, 'case-not-found', `There is no case ${key}.`);
         authorize(req.user!, action, doc);

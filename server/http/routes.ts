@@ -6,7 +6,7 @@ import { STATUSES } from '../cases/lifecycle';
 import { loadPlaybook, type Playbook } from '../cases/playbook';
 import { listCases, registerCsv, type CaseFilter } from '../cases/register';
 import { attachmentOf } from '../cases/service';
-import { caseDetail } from '../cases/view';
+import { caseDetail, caseFor } from './case-json';
 import { ReplyError, sendReply } from '../conversation/replies';
 import type { ConversationSettings } from '../mail/ingest';
 import { parseBody } from './body';
@@ -148,17 +148,15 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
         limit: 'page size, 1 to 200 (default 50)',
         offset: 'how many to skip (use `next` from the previous page)',
       },
-      handler: wrap(async (req) =>
-        listCases(
-          req.user!,
-          caseFilter(req),
-          {
-            limit: Math.max(1, intParam(req, 'limit', 50, 200)),
-            offset: intParam(req, 'offset', 0, 1_000_000),
-          },
-          playbook(),
-        ),
-      ),
+      handler: wrap(async (req) => {
+        const now = new Date();
+        const page = {
+          limit: Math.max(1, intParam(req, 'limit', 50, 200)),
+          offset: intParam(req, 'offset', 0, 1_000_000),
+        };
+        const { cases, next } = await listCases(req.user!, caseFilter(req), page, playbook(), now);
+        return { cases: cases.map((doc) => caseFor(req.user!, doc, playbook(), now)), next };
+      }),
     },
     {
       method: 'get',

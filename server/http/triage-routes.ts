@@ -3,7 +3,7 @@ import { CLOSURE_FIELDS } from '../cases/closure';
 import { STATUSES } from '../cases/lifecycle';
 import type { Playbook } from '../cases/playbook';
 import { addNote, addVendorUpdate, patchCase, setChecklistItem } from '../cases/triage';
-import { caseDetail } from '../cases/view';
+import { caseDetail } from './case-json';
 import { parseBody } from './body';
 import { wrap, type ApiRoute } from './route-kit';
 

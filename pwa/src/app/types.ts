@@ -69,7 +69,7 @@ export interface CaseSummary {
   senderVerdict?: 'pass' | 'fail' | 'none';
   /** Who took the case's page, and when (absent on a restricted stub). */
   acknowledged?: { by: Person; at: string | null } | null;
-  /** The case's clocks (server/clocks/clocks.ts), for countdowns. */
+  /** The case's clocks (server/cases/deadlines.ts), for countdowns. */
   clocks?: Clock[];
 }
 

@@ -1,6 +1,6 @@
 import type { AlertKind, ClockKind, ClockState } from '../contract';
-import type { CaseDoc } from '../cases/models';
-import type { Playbook } from '../cases/playbook';
+import type { CaseDoc } from './models';
+import type { Playbook } from './playbook';
 
 /**
  * A case's clocks, worked out from the case alone: pure, so every instance, restart and request

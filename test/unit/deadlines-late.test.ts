@@ -1,6 +1,6 @@
 import type { CaseDoc } from '../../server/cases/models';
 import { loadPlaybook } from '../../server/cases/playbook';
-import { caseClocks, slaBreached } from '../../server/clocks/clocks';
+import { caseClocks, slaBreached } from '../../server/cases/deadlines';
 
 /** A clock met or stopped after its deadline still counts as a breached SLA (the register's filter). */
 

@@ -1,7 +1,7 @@
-import type { CaseDoc, Person } from '../cases/models';
+import type { CaseDoc, Person } from './models';
 
 /**
- * What each change to a case tells its clocks (server/clocks/clocks.ts), as an update of the
+ * What each change to a case tells its clocks (server/cases/deadlines.ts), as an update of the
  * `clock` facts that commutes with any other: first response and last update go in with $min and
  * $max, so a reply recorded beside a versioned change can never be overwritten by it; the pause
  * and resolution change only with the status, which versioned changes alone move.

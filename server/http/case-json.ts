@@ -1,8 +1,5 @@
-import { breachApplies, caseClocks } from '../clocks/clocks';
 import type { UserDoc } from '../auth/users';
 import { seesCase } from '../auth/policy';
-import { sanitizeEmailHtml } from '../mail/sanitize';
-import { settledCase } from './changes';
 import {
   checklistState,
   closureMissing,
@@ -10,16 +7,19 @@ import {
   missingFields,
   type ClosureRecord,
   type Tick,
-} from './closure';
-import { allowedNext, REOPEN_STATUS } from './lifecycle';
-import type { Playbook } from './playbook';
-import { TimelineEntry, type CaseDoc, type TimelineDoc } from './models';
+} from '../cases/closure';
+import { breachApplies, caseClocks } from '../cases/deadlines';
+import { allowedNext, REOPEN_STATUS } from '../cases/lifecycle';
+import { caseFields, vendorInvolved, type CaseDoc, type TimelineDoc } from '../cases/models';
+import type { Playbook } from '../cases/playbook';
+import { timelineOf } from '../cases/service';
+import { sanitizeEmailHtml } from '../mail/sanitize';
 
-/** How cases look through the API: in full to those who may see them, as a stub to others. */
-
-export const vendorInvolved = (doc: CaseDoc) => !!doc.vendorContact;
-
-export const caseFields = (doc: CaseDoc) => (doc.fields ?? {}) as Record<string, string>;
+/**
+ * How cases look through the API (the JSON presenter): in full to those who may see them, as a
+ * stub to others; one case with its timeline, the sanitised HTML of its mail and the URLs of its
+ * attachments.
+ */
 
 export function caseJson(doc: CaseDoc, playbook?: Playbook, now = new Date()) {
   return {
@@ -82,9 +82,7 @@ export const caseFor = (user: UserDoc, doc: CaseDoc, playbook?: Playbook, now?: 
  * The caller has checked that the member may see it.
  */
 export async function caseDetail(doc: CaseDoc, playbook: Playbook) {
-  const timeline = await TimelineEntry.find({ caseKey: doc.key })
-    .sort({ at: 1, _id: 1 })
-    .lean<TimelineDoc[]>();
+  const timeline = await timelineOf(doc.key);
   const facts = { type: doc.type, severity: doc.severity, vendorInvolved: vendorInvolved(doc) };
   const record = (doc.closure ?? undefined) as ClosureRecord | undefined;
   return {
@@ -107,9 +105,6 @@ export async function caseDetail(doc: CaseDoc, playbook: Playbook) {
     timeline: timeline.map(timelineJson),
   };
 }
-
-/** The case, settled (see changes.ts), or undefined. */
-export const loadCase = (key: string) => settledCase(key);
 
 /** The phishing indicators of every report on the case, each once, with how many reports had it. */
 function caseIndicators(timeline: TimelineDoc[]) {

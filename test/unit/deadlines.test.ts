@@ -12,8 +12,8 @@ import {
   type ClockKind,
   type ClockState,
   type ClockView,
-} from '../../server/clocks/clocks';
-import { clockOperators, clockUpdateFor } from '../../server/clocks/facts';
+} from '../../server/cases/deadlines';
+import { clockOperators, clockUpdateFor } from '../../server/cases/clock-facts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
