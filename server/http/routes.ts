@@ -20,8 +20,8 @@ import type { Logger } from '../lib/logger';
 import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
 import { triageRoutes } from './triage-routes';
 import type { Pager } from '../push/pager';
-import { pushRoutes } from '../push/routes';
-import { clockRoutes } from '../clocks/routes';
+import { pushRoutes } from './push-routes';
+import { clockRoutes } from './clock-routes';
 
 export type { ApiRoute } from './route-kit';
 

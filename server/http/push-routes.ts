@@ -1,7 +1,7 @@
-import { parseBody } from '../http/body';
-import { HttpError } from '../http/errors';
-import { wrap, type ApiRoute } from '../http/route-kit';
-import type { Pager } from './pager';
+import { parseBody } from './body';
+import { HttpError } from './errors';
+import { wrap, type ApiRoute } from './route-kit';
+import type { Pager } from '../push/pager';
 import {
   removeSubscription,
   saveSubscription,
@@ -9,7 +9,7 @@ import {
   subscriptionView,
   type SubscriptionDoc,
   PushSubscriptionModel,
-} from './subscriptions';
+} from '../push/subscriptions';
 
 /** The member's devices for push notifications, and a test notification to them. */
 export function pushRoutes(pager: Pager): ApiRoute[] {

@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { authorize } from '../auth/policy';
 import { User, type UserDoc } from '../auth/users';
 import type { Playbook } from '../cases/playbook';
-import { caseDetail } from '../http/case-json';
-import { parseBody } from '../http/body';
-import { HttpError } from '../http/errors';
-import { wrap, type ApiRoute } from '../http/route-kit';
-import { getRota, inQuietHours, onCallNow, quietHoursJson, rotaJson, setRota } from './oncall';
-import { acknowledge, recordBreach, recordReview } from './records';
+import { caseDetail } from './case-json';
+import { parseBody } from './body';
+import { HttpError } from './errors';
+import { wrap, type ApiRoute } from './route-kit';
+import { getRota, inQuietHours, onCallNow, quietHoursJson, rotaJson, setRota } from '../clocks/oncall';
+import { acknowledge, recordBreach, recordReview } from '../clocks/records';
 
 /** Taking a page, the breach and review records, and who is on call. */
 
