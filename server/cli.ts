@@ -5,7 +5,7 @@ import { rotateVapidKeys } from './push/vapid';
 import { issueLoginLink } from './auth/magic-link';
 import { addUser, createToken, UserError } from './auth/users';
 import { createLogger } from './lib/logger';
-import { listQuarantine, QuarantineRetryError, retryQuarantined } from './mail/quarantine';
+import { listQuarantine, QuarantineRetryError, retryQuarantined } from './intake/quarantine';
 import { openRuntime, type Runtime } from './runtime';
 
 /** `tocsin …`: the same domain services as the server, for admins and scripts. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import type { MailboxSettings } from './intake/poller';
 
 /**
  * Configuration is read once, from the environment, at start-up. A bad value stops
@@ -102,16 +103,8 @@ const env = z.object({
     .optional(),
 });
 
-export interface ImapConfig {
-  host: string;
-  port: number;
-  secure: boolean;
-  user: string;
-  password: string;
-  mailbox: string;
-  maxMessageBytes: number;
-  leaseSeconds: number;
-}
+/** The mailbox intake watches (IMAP_*). */
+export type ImapConfig = MailboxSettings;
 
 export interface Config {
   mongodbUri?: string;

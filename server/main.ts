@@ -5,7 +5,7 @@ import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
 import { startHousekeeping } from './housekeeping';
 import { createApp } from './http/app';
 import { createLogger } from './lib/logger';
-import { MailboxPoller } from './mail/poller';
+import { MailboxPoller } from './intake/poller';
 import { openRuntime } from './runtime';
 import { ClockScheduler } from './clocks/scheduler';
 import { Pager } from './push/pager';

@@ -11,7 +11,8 @@ import { loadIdentity, type MailIdentity } from './conversation/identity';
 import { OutboxWorker } from './conversation/outbox';
 import { smtpTransport } from './mail/transport';
 import { memberMailer, type MemberMailer } from './auth/member-mail';
-import { Intake, type ConversationSettings } from './mail/ingest';
+import { Intake } from './intake/ingest';
+import { type ConversationSettings } from './conversation/settings';
 
 /**
  * What the server and the CLI share: the database (embedded when MONGODB_URI is unset), the

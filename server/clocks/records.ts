@@ -21,7 +21,7 @@ const SKEW_MS = 5 * 60_000;
  * Takes the case's page: paging stops, and the response time is met. Needs no version (it is a
  * tap on a lock screen); repeating it, or a second member's, changes nothing.
  */
-export async function acknowledge(key: string, user: UserDoc): Promise<CaseDoc> {
+export async function takePage(key: string, user: UserDoc): Promise<CaseDoc> {
   for (let round = 0; round < 20; round++) {
     const current = await settledCase(key);
     if (!current) throw new CaseNotFound(`There is no case ${key}.`);

@@ -95,32 +95,6 @@ export interface OutboxDoc {
   createdAt: Date;
 }
 
-/**
- * Numbered events per sender (`opens:<sender>#<n>` for cases opened, `acks:<sender>#<n>` for
- * acknowledgements sent), claimed by insert, so limits hold across processes.
- */
-export const SenderSlot = mongoose.model(
-  'SenderSlot',
-  new Schema(
-    { _id: String, at: { type: Date, required: true }, caseKey: String, ingestKey: String },
-    { versionKey: false },
-  ),
-  'sender_slots',
-);
-
-/**
- * An indicator of a reported phishing mail (a URL, an attachment hash, the inner Message-ID),
- * and the case that first reported it: the next report of the same phishing joins that case.
- */
-export const IndicatorOwner = mongoose.model(
-  'IndicatorOwner',
-  new Schema(
-    { _id: String, caseKey: { type: String, required: true }, at: { type: Date, default: () => new Date() } },
-    { versionKey: false },
-  ),
-  'indicator_owners',
-);
-
 /** Values Tocsin generates once and keeps (the reply-marker secret). */
 export const Setting = mongoose.model(
   'Setting',

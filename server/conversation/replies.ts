@@ -2,7 +2,7 @@ import { clockOperators } from '../cases/clock-facts';
 import { randomUUID } from 'node:crypto';
 import { Case, TimelineEntry, type CaseDoc, type TimelineDoc } from '../cases/models';
 import { addParticipants } from '../cases/service';
-import type { ConversationSettings } from '../mail/ingest';
+import type { ConversationSettings } from './settings';
 import { sha256 } from '../lib/hash';
 import { Outbox, type OutboxDoc } from './models';
 import { outboundEntry } from './outbox';

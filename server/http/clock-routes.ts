@@ -7,7 +7,7 @@ import { parseBody } from './body';
 import { HttpError } from './errors';
 import { wrap, type ApiRoute } from './route-kit';
 import { getRota, inQuietHours, onCallNow, quietHoursJson, rotaJson, setRota } from '../clocks/oncall';
-import { acknowledge, recordBreach, recordReview } from '../clocks/records';
+import { takePage, recordBreach, recordReview } from '../clocks/records';
 
 /** Taking a page, the breach and review records, and who is on call. */
 
@@ -54,9 +54,7 @@ export function clockRoutes(playbook: () => Playbook): ApiRoute[] {
       path: '/cases/:key/ack',
       access: 'case:work',
       summary: 'Take the case’s page: paging stops and the response time is met (no version needed)',
-      handler: wrap(async (req) =>
-        caseDetail(await acknowledge(String(req.params.key), req.user!), playbook()),
-      ),
+      handler: wrap(async (req) => caseDetail(await takePage(String(req.params.key), req.user!), playbook())),
     },
     {
       method: 'put',

@@ -8,7 +8,7 @@ import { listCases, registerCsv, type CaseFilter } from '../cases/register';
 import { attachmentOf } from '../cases/service';
 import { caseDetail, caseFor } from './case-json';
 import { ReplyError, sendReply } from '../conversation/replies';
-import type { ConversationSettings } from '../mail/ingest';
+import type { ConversationSettings } from '../conversation/settings';
 import { parseBody } from './body';
 import { emailHtmlRoute } from './email-html';
 import { HttpError } from './errors';

@@ -4,7 +4,7 @@ import { Case, TimelineEntry } from '../../server/cases/models';
 import { ingestKey } from '../../server/mail/ingest-key';
 import { parseMessage } from '../../server/mail/parse';
 import { sha256 } from '../../server/lib/hash';
-import { Inbound, Quarantine, type InboundRecord } from '../../server/mail/store';
+import { Inbound, Quarantine, type InboundRecord } from '../../server/intake/store';
 import { caughtUp } from '../support/caught-up';
 import { startConversationRig, type ConversationRig } from '../support/conversation';
 import { appendMessages, imapClient } from '../support/mail';

@@ -1,9 +1,9 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { ImapConfig } from '../../server/config';
 import { getBlob } from '../../server/db/blobs';
-import { listQuarantine } from '../../server/mail/quarantine';
+import { listQuarantine } from '../../server/intake/quarantine';
 import { sha256 } from '../../server/lib/hash';
-import { Inbound, Quarantine } from '../../server/mail/store';
+import { Inbound, Quarantine } from '../../server/intake/store';
 import { startDesk, type Desk } from '../support/desk';
 import { newMailbox, uniqueName } from '../support/env';
 import { appendMessages, compose, deliverLmtp } from '../support/mail';

@@ -1,4 +1,4 @@
-import { MailCursor } from '../../server/mail/store';
+import { MailCursor } from '../../server/intake/store';
 import { caughtUp } from '../support/caught-up';
 import { startDesk, type Desk } from '../support/desk';
 import { newMailbox, uniqueName } from '../support/env';

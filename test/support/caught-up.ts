@@ -1,5 +1,5 @@
 import type { ImapConfig } from '../../server/config';
-import { MailCursor } from '../../server/mail/store';
+import { MailCursor } from '../../server/intake/store';
 import { lastUid } from './mail';
 import { waitFor } from './wait';
 

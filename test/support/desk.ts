@@ -15,9 +15,10 @@ import { createApp } from '../../server/http/app';
 import { loadIdentity, type MailIdentity } from '../../server/conversation/identity';
 import { OutboxWorker, type OutboxOptions } from '../../server/conversation/outbox';
 import { smtpTransport } from '../../server/mail/transport';
-import { Intake, type ConversationSettings } from '../../server/mail/ingest';
+import { Intake } from '../../server/intake/ingest';
+import { type ConversationSettings } from '../../server/conversation/settings';
 import type { VerdictOptions } from '../../server/mail/verdict';
-import { MailboxPoller, type PollerOptions } from '../../server/mail/poller';
+import { MailboxPoller, type PollerOptions } from '../../server/intake/poller';
 import { databaseUri, uniqueName } from './env';
 
 /**

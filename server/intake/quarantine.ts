@@ -1,7 +1,6 @@
 import { getBlob, putBlob } from '../db/blobs';
-import type { Intake, IngestSource } from './ingest';
-import { headerFields, splitRaw } from './raw';
-import { Quarantine, type QuarantineDoc } from './store';
+import { headerFields, splitRaw } from '../mail/raw';
+import { Quarantine, type IngestResult, type IngestSource, type QuarantineDoc } from './store';
 import { cleanText } from '../lib/text';
 
 /** Keeps a message byte for byte with the reason it is held; returns its id. Idempotent. */
@@ -60,7 +59,10 @@ export async function listQuarantine(state: 'open' | 'resolved' | 'all' = 'open'
 export class QuarantineRetryError extends Error {}
 
 /** Runs a quarantined message through intake again (after a fix, or a raised limit). */
-export async function retryQuarantined(id: string, intake: Intake) {
+export async function retryQuarantined(
+  id: string,
+  intake: { ingest(raw: Buffer, source: IngestSource): Promise<IngestResult> },
+) {
   const item = await Quarantine.findById(id).lean<QuarantineDoc>();
   if (!item) throw new QuarantineRetryError(`No quarantined message has the id ${id}.`);
   if (item.state === 'resolved') return { id, caseKey: item.caseKey ?? undefined, already: true };

@@ -1,16 +1,15 @@
-import { ImapFlow, type FetchMessageObject, type MailboxObject } from 'imapflow';
-import type { ImapConfig } from '../config';
 import { acquireLease, releaseLease } from '../db/lease';
 import { isTransientDbError } from '../db/connection';
 import type { Logger } from '../lib/logger';
 import { backoffDelay, type BackoffOptions } from '../lib/backoff';
 import { mapPool } from '../lib/pool';
-import { mayFollowUp, sizeBatches } from './batching';
-import type { IngestResult, IngestSource } from './ingest';
+import { mayFollowUp, sizeBatches } from '../mail/batching';
+import { ImapSession, type ImapAccount, type ListedMessage } from '../mail/imap';
+import type { IngestResult, IngestSource } from './store';
 import { MailCursor } from './store';
 
 /**
- * The only module that speaks IMAP. It holds one ImapFlow session on the shared mailbox:
+ * The watch on the shared mailbox. It holds one IMAP session (mail/imap.ts) on the folder:
  *   - on connect it catches up by UID from the cursor in the database, then waits in IDLE;
  *   - `exists` events are debounced into one sync at a time;
  *   - a changed UIDVALIDITY takes a new baseline (ingest is idempotent, so nothing doubles);
@@ -24,6 +23,13 @@ import { MailCursor } from './store';
  *   - an IMAP or network failure: the session closes and reconnects with backoff;
  *   - a lost lease: the session closes and the process stands by.
  */
+
+/** The mailbox to watch: the account, the folder, and the limits intake keeps to. */
+export interface MailboxSettings extends ImapAccount {
+  mailbox: string;
+  maxMessageBytes: number;
+  leaseSeconds: number;
+}
 
 export interface MailIntake {
   ingestOrQuarantine(raw: Buffer, source: IngestSource): Promise<IngestResult>;
@@ -71,7 +77,7 @@ export interface PollerStatus {
 export class MailboxPoller {
   private readonly opts: PollerOptions;
   private readonly leaseName: string;
-  private client?: ImapFlow;
+  private client?: ImapSession;
   private state: PollerState = 'starting';
   private lastSyncAt: Date | null = null;
   private lastError: string | null = null;
@@ -84,7 +90,7 @@ export class MailboxPoller {
   private debounce?: NodeJS.Timeout;
 
   constructor(
-    private readonly config: ImapConfig,
+    private readonly config: MailboxSettings,
     private readonly intake: MailIntake,
     private readonly log: Logger,
     private readonly instanceId: string,
@@ -148,35 +154,28 @@ export class MailboxPoller {
   /** One IMAP session, from connect to close. Returns whether it got as far as a completed sync. */
   private async session(): Promise<boolean> {
     this.state = 'connecting';
-    const client = new ImapFlow({
-      host: this.config.host,
-      port: this.config.port,
-      secure: this.config.secure,
-      auth: { user: this.config.user, pass: this.config.password },
-      logger: false,
-      autoIdleDelay: 50,
-      maxIdleTime: this.opts.maxIdleTimeMs,
-      socketTimeout: this.opts.socketTimeoutMs,
-      connectionTimeout: 30_000,
-    });
-    // Handlers go on before connect(): an error with no listener would end the process.
-    client.on('error', (err: Error) => this.fail(err, 'IMAP connection error'));
-    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-    client.on('exists', () => this.scheduleSync());
+    const client = new ImapSession(
+      this.config,
+      this.config.mailbox,
+      { maxIdleTimeMs: this.opts.maxIdleTimeMs, socketTimeoutMs: this.opts.socketTimeoutMs },
+      {
+        onNewMail: () => this.scheduleSync(),
+        onError: (err) => this.fail(err, 'IMAP connection error'),
+      },
+    );
     this.client = client;
 
     let synced = false;
     const timers: NodeJS.Timeout[] = [];
     try {
-      await client.connect();
-      await client.mailboxOpen(this.config.mailbox);
+      await client.open();
       this.log.info({ mailbox: this.config.mailbox }, 'mailbox connected');
       // Renewal runs from the start: catching up on a long backlog can outlast the lease.
       timers.push(setInterval(() => void this.renewLease(client), this.opts.leaseTtlMs / 3));
       await this.syncNow();
       synced = true;
       timers.push(setInterval(() => void this.healthCheck(client), this.opts.healthCheckMs));
-      await closed;
+      await client.closed;
     } catch (err) {
       this.fail(err, 'mailbox session failed');
     } finally {
@@ -222,52 +221,45 @@ export class MailboxPoller {
     const client = this.client;
     if (!client) return;
     this.state = 'syncing';
-    const lock = await client.getMailboxLock(this.config.mailbox);
     try {
-      const mailbox = client.mailbox as MailboxObject;
-      const uidValidity = String(mailbox.uidValidity);
-      let cursor = await MailCursor.findById(this.leaseName).lean();
-      if (cursor && cursor.uidValidity !== uidValidity) {
-        this.log.warn(
-          { was: cursor.uidValidity, now: uidValidity },
-          'UIDVALIDITY changed: taking a new baseline; messages already ingested are recognised and skipped',
+      await client.locked(async () => {
+        const uidValidity = client.uidValidity();
+        let cursor = await MailCursor.findById(this.leaseName).lean();
+        if (cursor && cursor.uidValidity !== uidValidity) {
+          this.log.warn(
+            { was: cursor.uidValidity, now: uidValidity },
+            'UIDVALIDITY changed: taking a new baseline; messages already ingested are recognised and skipped',
+          );
+          cursor = null;
+        }
+        let lastUid = cursor?.lastUid ?? 0;
+        const pending = await client.listAfter(lastUid);
+        const batches = sizeBatches(pending, {
+          maxCount: this.opts.batchMessages,
+          maxBytes: this.opts.batchBytes,
+          cap: this.config.maxMessageBytes,
+        });
+        for (const batch of batches) {
+          if (this.stopped) break;
+          lastUid = await this.ingestBatch(client, batch, uidValidity, lastUid);
+        }
+        await MailCursor.updateOne(
+          { _id: this.leaseName },
+          { $set: { uidValidity, lastUid, lastSyncAt: new Date() } },
+          { upsert: true },
         );
-        cursor = null;
-      }
-      let lastUid = cursor?.lastUid ?? 0;
-      const pending =
-        mailbox.exists === 0
-          ? []
-          : (await client.fetchAll(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true }))
-              .filter((m) => m.uid > lastUid)
-              .sort((a, b) => a.uid - b.uid);
-
-      const batches = sizeBatches(pending, {
-        maxCount: this.opts.batchMessages,
-        maxBytes: this.opts.batchBytes,
-        cap: this.config.maxMessageBytes,
+        this.lastSyncAt = new Date();
+        this.lastError = null;
       });
-      for (const batch of batches) {
-        if (this.stopped) break;
-        lastUid = await this.ingestBatch(client, batch, uidValidity, lastUid);
-      }
-      await MailCursor.updateOne(
-        { _id: this.leaseName },
-        { $set: { uidValidity, lastUid, lastSyncAt: new Date() } },
-        { upsert: true },
-      );
-      this.lastSyncAt = new Date();
-      this.lastError = null;
     } finally {
-      lock.release();
       if (this.state === 'syncing') this.state = 'idle';
     }
   }
 
   /** Fetches and ingests one batch; returns the highest UID below which everything is durable. */
   private async ingestBatch(
-    client: ImapFlow,
-    batch: FetchMessageObject[],
+    client: ImapSession,
+    batch: ListedMessage[],
     uidValidity: string,
     lastUid: number,
   ): Promise<number> {
@@ -278,24 +270,13 @@ export class MailboxPoller {
       uidValidity,
       uid,
     });
-    const small = batch.filter((m) => (m.size ?? 0) <= limit).map((m) => m.uid);
-    const big = batch.filter((m) => (m.size ?? 0) > limit);
+    const small = batch.filter((m) => m.size <= limit).map((m) => m.uid);
+    const big = batch.filter((m) => m.size > limit);
 
-    const fetched = new Map<number, { raw: Buffer; receivedAt?: Date }>();
-    if (small.length > 0) {
-      for (const m of await client.fetchAll(
-        small.join(','),
-        { uid: true, source: true, internalDate: true },
-        { uid: true },
-      )) {
-        if (m.source) fetched.set(m.uid, { raw: m.source, receivedAt: internalDate(m.internalDate) });
-      }
-    }
+    const fetched = new Map((await client.fetchWhole(small)).map((m) => [m.uid, m]));
     for (const m of big) {
       // RFC822.SIZE is over the cap: only the headers are fetched, and kept with the reason.
-      const head = await client.fetchOne(String(m.uid), { uid: true, headers: true }, { uid: true });
-      const headers = (head && head.headers) || Buffer.alloc(0);
-      await this.intake.quarantineOversize(headers, m.size ?? 0, limit, source(m.uid));
+      await this.intake.quarantineOversize(await client.fetchHeaders(m.uid), m.size, limit, source(m.uid));
     }
 
     const done = new Set(big.map((m) => m.uid));
@@ -341,7 +322,7 @@ export class MailboxPoller {
     return durable;
   }
 
-  private async renewLease(client: ImapFlow): Promise<void> {
+  private async renewLease(client: ImapSession): Promise<void> {
     try {
       if (!(await acquireLease(this.leaseName, this.instanceId, this.opts.leaseTtlMs))) {
         this.log.warn('mailbox lease lost to another instance; closing the session');
@@ -353,7 +334,7 @@ export class MailboxPoller {
     }
   }
 
-  private async healthCheck(client: ImapFlow): Promise<void> {
+  private async healthCheck(client: ImapSession): Promise<void> {
     if (this.syncing) return;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -387,9 +368,4 @@ export class MailboxPoller {
       };
     });
   }
-}
-
-function internalDate(value: Date | string | undefined): Date | undefined {
-  const date = value === undefined ? undefined : new Date(value);
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
 }

@@ -1,7 +1,7 @@
+import mongoose, { Schema } from 'mongoose';
 import { isDuplicateKey } from '../db/connection';
 import { claimNext, noteSlot, slotHint } from '../db/slots';
 import { sha256 } from '../lib/hash';
-import { SenderSlot } from './models';
 
 /**
  * Per-sender limits that stop mail storms, exact across processes because every event claims a
@@ -11,6 +11,19 @@ import { SenderSlot } from './models';
  *     hour. A refused attempt still takes a slot, so a loop that keeps going stays tripped;
  *   - acknowledgements: one per sender per 24 hours, counted from the last one sent.
  */
+
+/**
+ * Numbered events per sender (`opens:<sender>#<n>` for cases opened, `acks:<sender>#<n>` for
+ * acknowledgements sent), claimed by insert, so limits hold across processes.
+ */
+const SenderSlot = mongoose.model(
+  'SenderSlot',
+  new Schema(
+    { _id: String, at: { type: Date, required: true }, caseKey: String, ingestKey: String },
+    { versionKey: false },
+  ),
+  'sender_slots',
+);
 
 export const BREAKER = { maxCases: 5, windowMs: 60 * 60_000 };
 export const ACK_WINDOW_MS = 24 * 60 * 60_000;

@@ -1,15 +1,16 @@
+import mongoose, { Schema } from 'mongoose';
 import { Case } from '../cases/models';
-import type { Classification } from '../mail/classify';
+import type { MailIdentity } from '../conversation/identity';
+import { ThreadRef } from '../conversation/models';
+import { markerIsGenuine, threadClues } from '../conversation/threading';
+import { sha256 } from '../lib/hash';
 import { bounceOriginalMessageIds } from '../mail/bounce-original';
+import type { Classification } from '../mail/classify';
 import { LINKING_TYPES, indicatorId, type Indicator } from '../mail/indicators';
 import { isOurMessageId } from '../mail/message-ids';
 import type { ParsedMessage } from '../mail/parse';
-import { sha256 } from '../lib/hash';
 import type { SenderVerdict } from '../mail/verdict';
-import type { MailIdentity } from './identity';
-import { ackAllowed, openingAllowed } from './limits';
-import { IndicatorOwner, ThreadRef } from './models';
-import { markerIsGenuine, threadClues } from './threading';
+import { ackAllowed, openingAllowed } from './sender-limits';
 
 /**
  * Where an inbound message goes: onto an existing case, into a new case, or (for machine mail
@@ -24,10 +25,23 @@ import { markerIsGenuine, threadClues } from './threading';
  *      `fail`. Otherwise the message opens a new case linked as a possible follow-up.
  */
 
+/**
+ * An indicator of a reported phishing mail (a URL, an attachment hash, the inner Message-ID),
+ * and the case that first reported it: the next report of the same phishing joins that case.
+ */
+const IndicatorOwner = mongoose.model(
+  'IndicatorOwner',
+  new Schema(
+    { _id: String, caseKey: { type: String, required: true }, at: { type: Date, default: () => new Date() } },
+    { versionKey: false },
+  ),
+  'indicator_owners',
+);
+
 export type ThreadBy =
   'new' | 'headers' | 'marker' | 'subject-key' | 'body-key' | 'bounce' | 'related-report' | 'breaker';
 
-export interface Route {
+export interface Disposition {
   action: 'open' | 'append' | 'quarantine';
   caseKey?: string;
   by?: ThreadBy;
@@ -43,7 +57,7 @@ export interface Route {
   reason?: string;
 }
 
-export interface RouteInput {
+export interface DispositionInput {
   parsed: ParsedMessage;
   raw: Buffer;
   ingestKey: string;
@@ -63,7 +77,7 @@ interface Match {
   outboxId?: string;
 }
 
-export async function decideRoute(input: RouteInput): Promise<Route> {
+export async function decideDisposition(input: DispositionInput): Promise<Disposition> {
   const { parsed, classification } = input;
   const sender = parsed.from?.address ?? '';
   const ours = input.identity && parsed.messageId && isOurMessageId(parsed.messageId, input.identity.domain);
@@ -141,7 +155,7 @@ export async function decideRoute(input: RouteInput): Promise<Route> {
  */
 export const ACK_MAX_AGE_MS = 3 * 24 * 60 * 60_000;
 
-async function maybeAck(input: RouteInput, sender: string): Promise<boolean> {
+async function maybeAck(input: DispositionInput, sender: string): Promise<boolean> {
   if (Date.now() - input.receivedAt.getTime() > ACK_MAX_AGE_MS) return false;
   // Never to ourselves: mail "from" the desk's own address is a loop in the making.
   if (!input.canSend || !sender || sender === input.identity?.from.address.toLowerCase()) return false;
@@ -149,7 +163,7 @@ async function maybeAck(input: RouteInput, sender: string): Promise<boolean> {
 }
 
 /** Our headers or our marker: only someone who received our mail (or the sender's) has them. */
-async function strongMatch(input: RouteInput): Promise<Match | undefined> {
+async function strongMatch(input: DispositionInput): Promise<Match | undefined> {
   const clues = clueSet(input);
   const refs = clues.referenceIds.slice(0, 20);
   const found = await Promise.all(refs.map((id) => ThreadRef.findById(sha256(id)).lean()));
@@ -165,7 +179,7 @@ async function strongMatch(input: RouteInput): Promise<Match | undefined> {
 }
 
 /** A case key typed in the subject or quoted in the body: anyone could have written it. */
-async function keyMatch(input: RouteInput): Promise<Match | undefined> {
+async function keyMatch(input: DispositionInput): Promise<Match | undefined> {
   const clues = clueSet(input);
   for (const [keys, by] of [
     [clues.subjectKeys, 'subject-key'],
@@ -176,7 +190,7 @@ async function keyMatch(input: RouteInput): Promise<Match | undefined> {
   return undefined;
 }
 
-async function trusts(input: RouteInput, match: Match): Promise<boolean> {
+async function trusts(input: DispositionInput, match: Match): Promise<boolean> {
   const verdict = input.verdict.verdict;
   if (verdict === 'pass') return true;
   if (verdict === 'fail') return false;
@@ -206,8 +220,8 @@ async function relatedReport(indicators: Indicator[]): Promise<string | undefine
   return owners.find((o) => o)?.caseKey;
 }
 
-const clueCache = new WeakMap<RouteInput, ReturnType<typeof threadClues>>();
-function clueSet(input: RouteInput) {
+const clueCache = new WeakMap<DispositionInput, ReturnType<typeof threadClues>>();
+function clueSet(input: DispositionInput) {
   let clues = clueCache.get(input);
   if (!clues) {
     clues = threadClues(

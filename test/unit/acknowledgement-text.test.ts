@@ -10,7 +10,12 @@ import {
   type TypeDef,
 } from '../../server/cases/playbook';
 import { compileHint } from '../../server/cases/hints';
-import { acknowledgement, missingFields, type AckInput, type AckReport } from '../../server/conversation/ack';
+import {
+  acknowledgement,
+  missingFromReport,
+  type AckInput,
+  type AckReport,
+} from '../../server/conversation/acknowledgement-text';
 
 let playbook: Playbook;
 
@@ -35,9 +40,12 @@ const ack = (i: Partial<AckInput>) =>
     ...i,
   });
 
-describe('missingFields with the default playbook: personal devices', () => {
+describe('missingFromReport with the default playbook: personal devices', () => {
   it('when a DEV report only says "I lost my laptop", then it asks for use, accounts, files and actions, not the device', () => {
-    const missing = missingFields(type('DEV'), report({ subject: 'Lost laptop', text: 'I lost my laptop.' }));
+    const missing = missingFromReport(
+      type('DEV'),
+      report({ subject: 'Lost laptop', text: 'I lost my laptop.' }),
+    );
 
     expect(ids(missing)).toEqual(['lastKnownUse', 'accountsUsed', 'localFiles', 'immediateActions']);
   });
@@ -50,7 +58,7 @@ describe('missingFields with the default playbook: personal devices', () => {
       'I have already changed my passwords from my phone and asked Apple to remotely lock it.',
     ].join('\n');
 
-    const missing = missingFields(type('DEV'), report({ subject: 'Stolen laptop', text }));
+    const missing = missingFromReport(type('DEV'), report({ subject: 'Stolen laptop', text }));
     const mail = ack({ missing });
 
     expect(missing).toEqual([]);
@@ -61,7 +69,7 @@ describe('missingFields with the default playbook: personal devices', () => {
   it('when words of a hint are split over a line break, in capitals, with a curly apostrophe, then they still match', () => {
     const text = 'Phone gone.\nWe have CHANGED ALL OUR\n   PASSWORDS. I haven’t done anything else.';
 
-    const missing = missingFields(type('DEV'), report({ subject: 'Phone gone', text }));
+    const missing = missingFromReport(type('DEV'), report({ subject: 'Phone gone', text }));
 
     expect(ids(missing)).not.toContain('immediateActions');
     expect(ids(missing)).toContain('lastKnownUse');
@@ -69,7 +77,7 @@ describe('missingFields with the default playbook: personal devices', () => {
 
   it('when a hint word only appears inside a longer word, then it does not count', () => {
     // "pc" in "Pcmcia", "my" in "mystery", "lost" in "Lostwithiel": none gives the information.
-    const missing = missingFields(
+    const missing = missingFromReport(
       type('DEV'),
       report({ subject: 'Pcmcia card', text: 'A mystery in Lostwithiel.' }),
     );
@@ -78,9 +86,9 @@ describe('missingFields with the default playbook: personal devices', () => {
   });
 });
 
-describe('missingFields with the default playbook: phishing reports', () => {
+describe('missingFromReport with the default playbook: phishing reports', () => {
   it('when the suspicious message is attached, then the original is not asked for', () => {
-    const missing = missingFields(
+    const missing = missingFromReport(
       type('PHI'),
       report({
         subject: 'Fwd: Your mailbox is full',
@@ -105,7 +113,7 @@ describe('missingFields with the default playbook: phishing reports', () => {
       'If this was not you, click here and enter your password.',
     ].join('\n');
 
-    const missing = missingFields(type('PHI'), report({ subject: 'Fwd: Action required', text }));
+    const missing = missingFromReport(type('PHI'), report({ subject: 'Fwd: Action required', text }));
 
     expect(ids(missing)).toEqual(['linkClicked', 'credentialsEntered', 'attachmentsOpened']);
   });
@@ -120,13 +128,13 @@ describe('missingFields with the default playbook: phishing reports', () => {
       'Subject: Your salary slip',
     ].join('\n');
 
-    const missing = missingFields(type('PHI'), report({ subject: 'Suspicious', text }));
+    const missing = missingFromReport(type('PHI'), report({ subject: 'Suspicious', text }));
 
     expect(ids(missing)).toEqual(['credentialsEntered', 'attachmentsOpened']);
   });
 
   it('when nothing was forwarded or attached, then the original is asked for first', () => {
-    const missing = missingFields(
+    const missing = missingFromReport(
       type('PHI'),
       report({ subject: 'Phishing?', text: 'I got a weird email.' }),
     );
@@ -135,9 +143,9 @@ describe('missingFields with the default playbook: phishing reports', () => {
   });
 });
 
-describe('missingFields with the default playbook: support requests', () => {
+describe('missingFromReport with the default playbook: support requests', () => {
   it('when a SUP report says nothing, then every field is asked except the requester, who is known from the email', () => {
-    const missing = missingFields(type('SUP'), report({ subject: 'Help' }));
+    const missing = missingFromReport(type('SUP'), report({ subject: 'Help' }));
 
     expect(ids(missing)).toEqual([
       'service',
@@ -151,15 +159,15 @@ describe('missingFields with the default playbook: support requests', () => {
   });
 
   it('when a SUP report has a link or an attachment, then screenshots or links are not asked for', () => {
-    const withLink = missingFields(type('SUP'), report({ text: 'See https://status.example.org/now' }));
-    const withFile = missingFields(type('SUP'), report({ attachmentCount: 1 }));
+    const withLink = missingFromReport(type('SUP'), report({ text: 'See https://status.example.org/now' }));
+    const withFile = missingFromReport(type('SUP'), report({ attachmentCount: 1 }));
 
     expect(ids(withLink)).not.toContain('screenshotsOrLinks');
     expect(ids(withFile)).not.toContain('screenshotsOrLinks');
   });
 
   it('when the seed sample request is sent, then only the desired date and screenshots are asked for', () => {
-    const missing = missingFields(
+    const missing = missingFromReport(
       type('SUP'),
       report({
         subject: 'Password reset email is not reaching some members',
@@ -173,7 +181,7 @@ describe('missingFields with the default playbook: support requests', () => {
   });
 
   it('when a SUP report has no steps, then they are asked for', () => {
-    const missing = missingFields(
+    const missing = missingFromReport(
       type('SUP'),
       report({
         subject: 'Member area',
@@ -187,7 +195,7 @@ describe('missingFields with the default playbook: support requests', () => {
   it('when the answering words come after the first 100 000 characters, then they are not seen', () => {
     const text = `${'Nothing to say here. '.repeat(5000)}\nThe website is broken, see the screenshot.`;
 
-    const missing = missingFields(type('SUP'), report({ subject: 'Hm', text }));
+    const missing = missingFromReport(type('SUP'), report({ subject: 'Hm', text }));
 
     expect(text.indexOf('website')).toBeGreaterThan(100_000);
     expect(ids(missing)).toEqual(expect.arrayContaining(['service', 'visibleImpact', 'screenshotsOrLinks']));
@@ -234,9 +242,9 @@ describe('admin hints', () => {
     const t = custom(['c++', '([unclosed', 'x{2,1}']);
 
     expect(compileHint('([unclosed').literal).toBe(true);
-    expect(missingFields(t, report({ text: 'Our tool is written in C++.' }))).toEqual([]);
-    expect(missingFields(t, report({ text: 'see ([unclosed here' }))).toEqual([]);
-    expect(ids(missingFields(t, report({ text: 'cxx and ccc' })))).toEqual(['language']);
+    expect(missingFromReport(t, report({ text: 'Our tool is written in C++.' }))).toEqual([]);
+    expect(missingFromReport(t, report({ text: 'see ([unclosed here' }))).toEqual([]);
+    expect(ids(missingFromReport(t, report({ text: 'cxx and ccc' })))).toEqual(['language']);
   });
 
   it('when a hint could backtrack catastrophically, then it is plain text and a hostile report is scanned quickly', () => {
@@ -244,22 +252,22 @@ describe('admin hints', () => {
     const hostile = `${'a'.repeat(60_000)}!${'x'.repeat(40_000)}`;
 
     const started = Date.now();
-    const missing = missingFields(t, report({ text: hostile }));
+    const missing = missingFromReport(t, report({ text: hostile }));
     const elapsed = Date.now() - started;
 
     expect(compileHint('(a+)+$').literal).toBe(true);
     expect(compileHint('(x|xx)*y').literal).toBe(true);
     expect(ids(missing)).toEqual(['language']);
     expect(elapsed).toBeLessThan(1000);
-    expect(missingFields(t, report({ text: 'the pattern (a+)+$ itself' }))).toEqual([]);
+    expect(missingFromReport(t, report({ text: 'the pattern (a+)+$ itself' }))).toEqual([]);
   });
 
   it('when a hint repeats with .*, then the repetition reaches 20 characters and no further', () => {
     const t = custom(['changed.*password']);
 
     expect(compileHint('changed.*password').literal).toBe(false);
-    expect(missingFields(t, report({ text: 'I changed the password.' }))).toEqual([]);
-    expect(ids(missingFields(t, report({ text: `I changed ${'x'.repeat(30)} password.` })))).toEqual([
+    expect(missingFromReport(t, report({ text: 'I changed the password.' }))).toEqual([]);
+    expect(ids(missingFromReport(t, report({ text: `I changed ${'x'.repeat(30)} password.` })))).toEqual([
       'language',
     ]);
   });
@@ -293,7 +301,7 @@ describe('playbook files without questions or hints', () => {
     });
 
     const old = loadPlaybook(file);
-    const missing = missingFields(
+    const missing = missingFromReport(
       old.types.SUP!,
       report({ subject: 'Help', text: 'The website is broken.' }),
     );
@@ -365,7 +373,10 @@ describe('acknowledgement', () => {
   });
 
   it('when information is missing, then the questions are numbered in playbook order after the request', () => {
-    const missing = missingFields(type('DEV'), report({ subject: 'Lost laptop', text: 'I lost my laptop.' }));
+    const missing = missingFromReport(
+      type('DEV'),
+      report({ subject: 'Lost laptop', text: 'I lost my laptop.' }),
+    );
 
     const { text, html } = ack({ missing });
 

@@ -1,7 +1,23 @@
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
-import type { Route } from '../conversation/router';
+import type { Disposition } from './disposition';
 
 /** What intake keeps: one record per distinct inbound message, quarantine, and the IMAP cursor. */
+
+export interface IngestSource {
+  kind: 'imap' | 'file' | 'quarantine';
+  /** When the mailbox received the message (IMAP INTERNALDATE); the case's first-seen time. */
+  receivedAt?: Date;
+  mailbox?: string;
+  uidValidity?: string;
+  uid?: number;
+  file?: string;
+}
+
+export type IngestResult =
+  | { outcome: 'created'; ingestKey: string; caseKey: string; flags: string[] }
+  | { outcome: 'appended'; ingestKey: string; caseKey: string; flags: string[]; by: string }
+  | { outcome: 'duplicate'; ingestKey: string; caseKey?: string }
+  | { outcome: 'quarantined'; quarantineId: string; reason: string };
 
 const headerSchema = new Schema({ name: String, value: String }, { _id: false });
 
@@ -18,7 +34,7 @@ const inboundSchema = new Schema(
     flags: [String],
     /** The case this message opened or joined, set when it is done. */
     caseKey: String,
-    /** Where intake decided the message goes (conversation/router.ts), kept for re-runs. */
+    /** Where intake decided the message goes (intake/disposition.ts), kept for re-runs. */
     route: Schema.Types.Mixed,
     state: { type: String, enum: ['pending', 'done'], default: 'pending' },
   },
@@ -32,7 +48,8 @@ export interface InboundRecord {
   receivedAt: Date;
   flags?: string[];
   caseKey?: string;
-  route?: Route;
+  /** Where intake decided the message goes (stored as `route`, its name in earlier versions). */
+  route?: Disposition;
   state: 'pending' | 'done';
 }
 

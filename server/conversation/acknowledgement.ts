@@ -1,8 +1,8 @@
 import { Case, type CaseDoc } from '../cases/models';
 import type { Playbook, SeverityId } from '../cases/playbook';
-import type { ConversationSettings } from '../mail/ingest';
+import type { ConversationSettings } from './settings';
 import type { ParsedMessage } from '../mail/parse';
-import { acknowledgement, missingFields } from './ack';
+import { acknowledgement, missingFromReport } from './acknowledgement-text';
 import { queueMail } from './outgoing';
 import { replyMarker } from './threading';
 import { stripSubjectPrefixes } from '../mail/subject';
@@ -11,7 +11,7 @@ import { stripSubjectPrefixes } from '../mail/subject';
  * Queues the acknowledgement of a new report (once per message: its outbox id is the message's
  * ingest key), asking for the required information of the case's type that the report lacks.
  */
-export async function acknowledge(
+export async function queueAcknowledgement(
   conversation: ConversationSettings,
   playbook: Playbook,
   ingestKey: string,
@@ -23,7 +23,7 @@ export async function acknowledge(
   if (!reporter || !found) return;
   const type = playbook.types[found.type];
   const missing = type
-    ? missingFields(type, {
+    ? missingFromReport(type, {
         subject: parsed.subject,
         text: parsed.text,
         attachmentCount: parsed.attachments.length,

@@ -10,22 +10,22 @@ import {
   type NewTimelineEntry,
 } from '../cases/service';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
-import { acknowledge } from '../conversation/acknowledge';
-import type { MailIdentity } from '../conversation/identity';
-import { noteOpening } from '../conversation/limits';
+import { queueAcknowledgement } from '../conversation/acknowledgement';
+import type { ConversationSettings } from '../conversation/settings';
+import { noteOpening } from './sender-limits';
 import { setDelivery } from '../conversation/outbox';
-import { claimIndicators, decideRoute, type Route } from '../conversation/router';
+import { claimIndicators, decideDisposition, type Disposition } from './disposition';
 import { claimThreadRef } from '../conversation/thread-refs';
 import type { Logger } from '../lib/logger';
-import { classifyMessage } from './classify';
-import { forwardedMessages } from './forwarded';
-import { extractIndicators } from './indicators';
-import { senderVerdict, type SenderVerdict, type Verdict, type VerdictOptions } from './verdict';
-import { ingestKey } from './ingest-key';
-import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from './parse';
+import { classifyMessage } from '../mail/classify';
+import { forwardedMessages } from '../mail/forwarded';
+import { extractIndicators } from '../mail/indicators';
+import { senderVerdict, type SenderVerdict, type Verdict } from '../mail/verdict';
+import { ingestKey } from '../mail/ingest-key';
+import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from '../mail/parse';
 import { sha256 } from '../lib/hash';
 import { holdOversize, holdRaw } from './quarantine';
-import { Inbound, MessageIdSeen, type InboundRecord } from './store';
+import { Inbound, MessageIdSeen, type IngestResult, type IngestSource, type InboundRecord } from './store';
 
 /**
  * Where an email becomes a case. Every step is idempotent and keyed by the message's ingest key,
@@ -37,33 +37,7 @@ import { Inbound, MessageIdSeen, type InboundRecord } from './store';
  *   4. the record is marked done.
  */
 
-export interface IngestSource {
-  kind: 'imap' | 'file' | 'quarantine';
-  /** When the mailbox received the message (IMAP INTERNALDATE); the case's first-seen time. */
-  receivedAt?: Date;
-  mailbox?: string;
-  uidValidity?: string;
-  uid?: number;
-  file?: string;
-}
-
-export type IngestResult =
-  | { outcome: 'created'; ingestKey: string; caseKey: string; flags: string[] }
-  | { outcome: 'appended'; ingestKey: string; caseKey: string; flags: string[]; by: string }
-  | { outcome: 'duplicate'; ingestKey: string; caseKey?: string }
-  | { outcome: 'quarantined'; quarantineId: string; reason: string };
-
 export const MESSAGE_ATTEMPTS = 3;
-
-/** What intake needs to hold a conversation; without it, every message opens a case, unanswered. */
-export interface ConversationSettings {
-  identity: MailIdentity;
-  /** Whether mail can be sent (SMTP_URL is set): acknowledgements are queued only then. */
-  canSend: boolean;
-  verdict: VerdictOptions;
-  /** Called when mail was queued, so the outbox sends it now. */
-  onQueued?: () => void;
-}
 
 export interface IntakeDeps {
   playbook: CompiledPlaybook;
@@ -121,11 +95,11 @@ export class Intake {
     ]);
     const indicators = extractIndicators(forwarded);
     const classification = classifyMessage(parsed);
-    const route =
+    const disposition =
       existing?.route ??
-      (await this.keepRoute(
+      (await this.keepDisposition(
         key,
-        await decideRoute({
+        await decideDisposition({
           parsed,
           raw,
           ingestKey: key,
@@ -139,9 +113,9 @@ export class Intake {
         }),
       ));
 
-    if (route.action === 'quarantine') {
+    if (disposition.action === 'quarantine') {
       // Machine mail that matches no case: kept for a look, which is the routine, not an error.
-      const reason = route.reason ?? 'no case matched';
+      const reason = disposition.reason ?? 'no case matched';
       const quarantineId = await holdRaw(raw, reason, source, 0);
       await Inbound.updateOne({ _id: key }, { $set: { state: 'done' } });
       this.deps.log.info({ quarantineId, ingestKey: key, reason }, 'machine mail held in quarantine');
@@ -180,38 +154,38 @@ export class Intake {
         classification,
         verdict: { verdict: verdict.verdict, reasons: verdict.reasons },
         thread: {
-          by: route.by ?? 'new',
-          trusted: Boolean(route.trusted),
-          note: route.followUpOf ? `possible follow-up of ${route.followUpOf}` : undefined,
+          by: disposition.by ?? 'new',
+          trusted: Boolean(disposition.trusted),
+          note: disposition.followUpOf ? `possible follow-up of ${disposition.followUpOf}` : undefined,
         },
         indicators,
-        bounceOf: route.bounceOf ? `email:out:${route.bounceOf}` : undefined,
+        bounceOf: disposition.bounceOf ? `email:out:${disposition.bounceOf}` : undefined,
       },
     });
 
     const opened =
-      route.action === 'open'
-        ? await this.open(key, parsed, inbound, route, entry, !existing, verdict.verdict)
+      disposition.action === 'open'
+        ? await this.open(key, parsed, inbound, disposition, entry, !existing, verdict.verdict)
         : undefined;
-    const caseKey = opened?.caseKey ?? route.caseKey!;
-    if (route.action === 'append') await this.append(caseKey, parsed, route, entry(caseKey));
+    const caseKey = opened?.caseKey ?? disposition.caseKey!;
+    if (disposition.action === 'append') await this.append(caseKey, parsed, disposition, entry(caseKey));
     await Promise.all([
       claimThreadRef(parsed.messageId, caseKey, 'in'),
       indicators.length && (opened?.type ?? (await caseType(caseKey))) === PHISHING_TYPE
         ? claimIndicators(indicators, caseKey)
         : undefined,
-      route.slotId ? noteOpening(route.slotId, caseKey) : undefined,
+      disposition.slotId ? noteOpening(disposition.slotId, caseKey) : undefined,
     ]);
-    if (route.ack && conversation)
-      await acknowledge(conversation, this.deps.playbook.playbook, key, caseKey, parsed);
+    if (disposition.ack && conversation)
+      await queueAcknowledgement(conversation, this.deps.playbook.playbook, key, caseKey, parsed);
     await Inbound.updateOne({ _id: key }, { $set: { state: 'done', caseKey } });
 
-    if (route.action === 'open') {
-      this.deps.log.info({ caseKey, ingestKey: key, flags, ack: route.ack }, 'case opened from email');
+    if (disposition.action === 'open') {
+      this.deps.log.info({ caseKey, ingestKey: key, flags, ack: disposition.ack }, 'case opened from email');
       return { outcome: 'created', ingestKey: key, caseKey, flags };
     }
-    this.deps.log.info({ caseKey, ingestKey: key, by: route.by }, 'email added to case');
-    return { outcome: 'appended', ingestKey: key, caseKey, flags, by: route.by ?? '' };
+    this.deps.log.info({ caseKey, ingestKey: key, by: disposition.by }, 'email added to case');
+    return { outcome: 'appended', ingestKey: key, caseKey, flags, by: disposition.by ?? '' };
   }
 
   /** Opens the case (once: the key is reserved per message), with its first entry. */
@@ -219,7 +193,7 @@ export class Intake {
     key: string,
     parsed: ParsedMessage,
     inbound: InboundRecord,
-    route: Route,
+    disposition: Disposition,
     entry: (caseKey: string) => NewTimelineEntry,
     fresh: boolean,
     verdictOfSender: Verdict,
@@ -246,17 +220,19 @@ export class Intake {
           firstSeenAt: inbound.receivedAt,
           source: key,
           participants: sender ? [sender] : [],
-          links: route.followUpOf ? [{ key: route.followUpOf, relation: 'possible-follow-up-of' }] : [],
+          links: disposition.followUpOf
+            ? [{ key: disposition.followUpOf, relation: 'possible-follow-up-of' }]
+            : [],
         },
         this.deps.playbook.playbook,
       ),
       // The case and its first entry are independent idempotent writes: they go out together,
       // and the message is marked done only when both are durable.
       recordTimelineEntry(entry(caseKey), { opening: true }),
-      route.followUpOf
+      disposition.followUpOf
         ? recordNotice(
             `notice:follow-up:${key}`,
-            route.followUpOf,
+            disposition.followUpOf,
             'possible-follow-up',
             `${sender || 'Someone'} quoted this case's key, but is not part of this conversation and is not a verified sender. Their message opened ${caseKey}, linked as a possible follow-up; it was not added here.`,
           )
@@ -265,33 +241,38 @@ export class Intake {
     return { caseKey, type: suggestion.type };
   }
 
-  private async append(caseKey: string, parsed: ParsedMessage, route: Route, entry: NewTimelineEntry) {
+  private async append(
+    caseKey: string,
+    parsed: ParsedMessage,
+    disposition: Disposition,
+    entry: NewTimelineEntry,
+  ) {
     const sender = parsed.from?.address;
     await Promise.all([
       recordTimelineEntry(entry),
-      (route.trusted || route.by === 'related-report') && sender
+      (disposition.trusted || disposition.by === 'related-report') && sender
         ? addParticipants(caseKey, [sender])
         : undefined,
-      route.bounceOf
-        ? setDelivery({ _id: route.bounceOf, entryId: `email:out:${route.bounceOf}` }, 'failed', {
+      disposition.bounceOf
+        ? setDelivery({ _id: disposition.bounceOf, entryId: `email:out:${disposition.bounceOf}` }, 'failed', {
             lastError: `bounced (${entry._id}): ${parsed.subject}`.slice(0, 500),
           })
         : undefined,
-      route.notice
+      disposition.notice
         ? recordNotice(
-            `notice:${route.notice.code}:${caseKey}:${sender ?? ''}`,
+            `notice:${disposition.notice.code}:${caseKey}:${sender ?? ''}`,
             caseKey,
-            route.notice.code,
-            route.notice.message,
+            disposition.notice.code,
+            disposition.notice.message,
           )
         : undefined,
     ]);
   }
 
   /** Keeps the routing decision, so that a re-run after a crash carries out the same one. */
-  private async keepRoute(key: string, route: Route): Promise<Route> {
-    await Inbound.updateOne({ _id: key }, { $set: { route } });
-    return route;
+  private async keepDisposition(key: string, disposition: Disposition): Promise<Disposition> {
+    await Inbound.updateOne({ _id: key }, { $set: { route: disposition } });
+    return disposition;
   }
 
   /** Stores the evidence, then the record that claims the message. */

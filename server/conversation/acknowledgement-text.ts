@@ -47,7 +47,7 @@ const DESCRIPTION_WORDS = 8;
 // Which required information is missing
 
 /** The required fields the report does not seem to give yet, in playbook order. */
-export function missingFields(type: TypeDef, report: AckReport): RequiredField[] {
+export function missingFromReport(type: TypeDef, report: AckReport): RequiredField[] {
   const fields = compiledFields(type);
   const asked = fields.filter((f) => !f.field.fromEmail);
   if (asked.length === 0) return [];

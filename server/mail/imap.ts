@@ -1,0 +1,133 @@
+import { ImapFlow, type MailboxObject } from 'imapflow';
+
+/**
+ * The only module that speaks IMAP: one ImapFlow session on one folder of an account. It knows
+ * nothing of cursors, leases or cases (intake/poller.ts keeps those); it connects, lists and
+ * fetches by UID, answers NOOP, tells of new mail, and closes.
+ */
+
+export interface ImapAccount {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  password: string;
+}
+
+export interface ImapSessionOptions {
+  /** IDLE is re-issued this often (RFC 2177 allows 29 minutes). */
+  maxIdleTimeMs: number;
+  /** A socket silent this long is dead. */
+  socketTimeoutMs: number;
+}
+
+export interface ImapEvents {
+  /** The server says the folder has more messages (EXISTS). */
+  onNewMail(): void;
+  onError(err: Error): void;
+}
+
+export interface ListedMessage {
+  uid: number;
+  /** RFC822.SIZE. */
+  size: number;
+}
+
+export interface FetchedMessage {
+  uid: number;
+  raw: Buffer;
+  /** INTERNALDATE: when the mailbox received the message. */
+  receivedAt?: Date;
+}
+
+export class ImapSession {
+  /** Resolves once the connection has closed, for whatever reason. */
+  readonly closed: Promise<void>;
+  private readonly client: ImapFlow;
+
+  constructor(
+    account: ImapAccount,
+    readonly folder: string,
+    opts: ImapSessionOptions,
+    events: ImapEvents,
+  ) {
+    this.client = new ImapFlow({
+      host: account.host,
+      port: account.port,
+      secure: account.secure,
+      auth: { user: account.user, pass: account.password },
+      logger: false,
+      autoIdleDelay: 50,
+      maxIdleTime: opts.maxIdleTimeMs,
+      socketTimeout: opts.socketTimeoutMs,
+      connectionTimeout: 30_000,
+    });
+    // Handlers go on before connect(): an error with no listener would end the process.
+    this.client.on('error', (err: Error) => events.onError(err));
+    this.closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
+    this.client.on('exists', () => events.onNewMail());
+  }
+
+  /** Connects, signs in and opens the folder. */
+  async open(): Promise<void> {
+    await this.client.connect();
+    await this.client.mailboxOpen(this.folder);
+  }
+
+  /** Runs `fn` holding the folder's lock, so that no IDLE or other command runs in between. */
+  async locked<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = await this.client.getMailboxLock(this.folder);
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** The folder's UIDVALIDITY: when it changes, every UID the desk has seen means something else. */
+  uidValidity(): string {
+    return String((this.client.mailbox as MailboxObject).uidValidity);
+  }
+
+  /** The messages after `lastUid`, in UID order, with their sizes. */
+  async listAfter(lastUid: number): Promise<ListedMessage[]> {
+    if ((this.client.mailbox as MailboxObject).exists === 0) return [];
+    const listed = await this.client.fetchAll(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true });
+    return listed
+      .filter((m) => m.uid > lastUid)
+      .map((m) => ({ uid: m.uid, size: m.size ?? 0 }))
+      .sort((a, b) => a.uid - b.uid);
+  }
+
+  /** These messages, whole. One expunged meanwhile is simply not in the answer. */
+  async fetchWhole(uids: number[]): Promise<FetchedMessage[]> {
+    if (uids.length === 0) return [];
+    const fetched = await this.client.fetchAll(
+      uids.join(','),
+      { uid: true, source: true, internalDate: true },
+      { uid: true },
+    );
+    return fetched.flatMap((m) =>
+      m.source ? [{ uid: m.uid, raw: m.source, receivedAt: internalDate(m.internalDate) }] : [],
+    );
+  }
+
+  /** The header block of one message (for one too big to fetch whole). */
+  async fetchHeaders(uid: number): Promise<Buffer> {
+    const head = await this.client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
+    return (head && head.headers) || Buffer.alloc(0);
+  }
+
+  async noop(): Promise<void> {
+    await this.client.noop();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function internalDate(value: Date | string | undefined): Date | undefined {
+  const date = value === undefined ? undefined : new Date(value);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
