@@ -71,6 +71,19 @@ export interface ClosureRecord {
   lessons?: string;
 }
 
+/**
+ * The closure record's fields, from the committee procedure: root cause, vendor actions, account or
+ * password changes, follow-up tasks, lessons for future work.
+ */
+export const CLOSURE_FIELDS = [
+  'rootCause',
+  'vendorActions',
+  'accountChanges',
+  'followUps',
+  'lessons',
+] as const;
+export type ClosureField = (typeof CLOSURE_FIELDS)[number];
+
 export interface VendorContact {
   name?: string;
   organisation?: string;

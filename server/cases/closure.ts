@@ -1,25 +1,12 @@
 import type { Playbook } from './playbook';
-import type { ClosureRecord } from '../contract';
+import { CLOSURE_FIELDS, type ClosureField, type ClosureRecord } from '../contract';
 
 /**
  * What a case needs before it is closed, and how far its checklist has got: pure functions over the
  * playbook, so routes and the page ask the same questions and get the same answers.
  */
 
-/**
- * The closure record's fields, from the committee procedure: root cause, vendor actions, account or
- * password changes, follow-up tasks, lessons for future work.
- */
-export const CLOSURE_FIELDS = [
-  'rootCause',
-  'vendorActions',
-  'accountChanges',
-  'followUps',
-  'lessons',
-] as const;
-export type ClosureField = (typeof CLOSURE_FIELDS)[number];
-
-export type { ClosureRecord, FollowUp } from '../contract';
+export { CLOSURE_FIELDS, type ClosureField, type ClosureRecord, type FollowUp } from '../contract';
 
 export interface CaseFacts {
   type: string;

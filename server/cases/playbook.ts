@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { SEVERITIES } from '../contract';
-import { CLOSURE_FIELDS } from './closure';
+import { CLOSURE_FIELDS, SEVERITIES } from '../contract';
 
 /**
  * The playbook: case types, severities, suggestion rules, per-type checklists and what closing a case

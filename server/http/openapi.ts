@@ -1,4 +1,4 @@
-import type { ApiRoute } from './routes';
+import type { ApiRoute } from './route-kit';
 
 /** The error answers a route can give, from what it declares. */
 function errorsOf(r: ApiRoute): [string, string][] {

@@ -1,4 +1,4 @@
-import type { Request, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import {
   finishRegistration,
@@ -10,12 +10,12 @@ import {
   signInOptions,
 } from '../auth/passkeys';
 import { takeRate, type Limit } from '../auth/rate-limit';
+import type { UserDoc } from '../auth/users';
 import type { Logger } from '../lib/logger';
 import { passkeyAddedMail, type MemberMailer } from '../auth/member-mail';
 import { parseBody } from './body';
 import { HttpError } from './errors';
 import { wrap, type ApiRoute } from './route-kit';
-import type { signIn } from './signin';
 
 /**
  * Passkeys over HTTP: managing one's own under /api/me/passkeys, and signing in with one under
@@ -158,8 +158,17 @@ export function passkeyApiRoutes({
 export interface PasskeySignInDeps {
   log: Logger;
   publicUrl: string;
-  /** Starts the session (signin.ts's own, handed in so that the two modules do not import each other). */
-  signIn: typeof signIn;
+  /**
+   * Starts the member's session and answers the sign-in: signin.ts's own, handed in so that the
+   * two modules do not import each other.
+   */
+  signIn: (
+    req: Request,
+    res: Response,
+    user: UserDoc,
+    method: 'passkey',
+    publicUrl: string,
+  ) => Promise<object>;
   /** Sign-in ceremonies each client IP may start; each stores a challenge. */
   optionsLimit?: Limit;
 }
