@@ -234,13 +234,13 @@ export function layerOrder(tree: Tree): string[] {
   const pairs = internal(tree)
     .filter((i) => i.from.startsWith('server/') && i.to.startsWith('server/'))
     .map((i) => [folderOf(i.from), folderOf(i.to)] as [string, string])
-    .filter(([a, b]) => a !== b && a !== 'server' && b !== 'server');
+    .filter(([a, b]) => a !== b && isFolder(a) && isFolder(b));
   const edges = graph(pairs);
   const folders = new Set(
     [...tree.files.keys()]
       .filter((f) => f.startsWith('server/'))
       .map(folderOf)
-      .filter((f) => f !== 'server'),
+      .filter(isFolder),
   );
   const order: string[] = [];
   const seen = new Set<string>();
