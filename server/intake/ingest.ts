@@ -269,7 +269,7 @@ export class Intake {
     ]);
   }
 
-  /** Keeps the routing decision, so that a re-run after a crash carries out the same one. */
+  /** Keeps the disposition, so that a re-run after a crash carries out the same one. */
   private async keepDisposition(key: string, disposition: Disposition): Promise<Disposition> {
     await Inbound.updateOne({ _id: key }, { $set: { route: disposition } });
     return disposition;

@@ -1,8 +1,8 @@
 /**
  * Tells mail written by a person from mail written by a machine (bounces, auto-replies, abuse
- * reports, list traffic, our own echoes). Intake records the verdict on every inbound email entry;
- * routing on it (no case, no acknowledgement for a robot) builds on that. Pure: it reads only
- * what parseMessage() already produced. Rules follow RFC 3834 (auto-replies),
+ * reports, list traffic, our own echoes). Intake records the verdict on every inbound email entry,
+ * and decides where a message goes on it (no case, no acknowledgement for a robot). Pure: it reads
+ * only what parseMessage() already produced. Rules follow RFC 3834 (auto-replies),
  * RFC 3464/6522 (delivery reports), RFC 5965 (ARF), RFC 2369/2919 (lists) and common practice.
  */
 
