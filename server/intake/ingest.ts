@@ -1,7 +1,3 @@
-import { isDuplicateKey, isTransientDbError } from '../db/connection';
-import { putBlob } from '../db/blobs';
-import { reserveCaseKey } from '../cases/keys';
-import { Case } from '../cases/models';
 import {
   addParticipants,
   ensureCase,
@@ -9,22 +5,26 @@ import {
   recordTimelineEntry,
   type NewTimelineEntry,
 } from '../cases/service';
+import { reserveCaseKey } from '../cases/keys';
+import { Case } from '../cases/models';
 import { suggest, type CompiledPlaybook } from '../cases/suggest';
 import { queueAcknowledgement } from '../conversation/acknowledgement';
-import type { ConversationSettings } from '../conversation/settings';
-import { noteOpening } from './sender-limits';
 import { setDelivery } from '../conversation/outbox';
-import { claimIndicators, decideDisposition, type Disposition } from './disposition';
+import type { ConversationSettings } from '../conversation/settings';
 import { claimThreadRef } from '../conversation/thread-refs';
+import { putBlob } from '../db/blobs';
+import { isDuplicateKey, isTransientDbError } from '../db/connection';
+import { sha256 } from '../lib/hash';
 import type { Logger } from '../lib/logger';
 import { classifyMessage } from '../mail/classify';
 import { forwardedMessages } from '../mail/forwarded';
 import { extractIndicators } from '../mail/indicators';
-import { senderVerdict, type SenderVerdict, type Verdict } from '../mail/verdict';
 import { ingestKey } from '../mail/ingest-key';
 import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessage } from '../mail/parse';
-import { sha256 } from '../lib/hash';
+import { senderVerdict, type SenderVerdict, type Verdict } from '../mail/verdict';
+import { claimIndicators, decideDisposition, type Disposition } from './disposition';
 import { holdOversize, holdRaw } from './quarantine';
+import { noteOpening } from './sender-limits';
 import { Inbound, MessageIdSeen, type IngestResult, type IngestSource, type InboundRecord } from './store';
 
 /**

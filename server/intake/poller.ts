@@ -5,8 +5,7 @@ import { backoffDelay, type BackoffOptions } from '../lib/backoff';
 import { mapPool } from '../lib/pool';
 import { mayFollowUp, sizeBatches } from '../mail/batching';
 import { ImapSession, type ImapAccount, type ListedMessage } from '../mail/imap';
-import type { IngestResult, IngestSource } from './store';
-import { MailCursor } from './store';
+import { MailCursor, type IngestResult, type IngestSource } from './store';
 
 /**
  * The watch on the shared mailbox. It holds one IMAP session (mail/imap.ts) on the folder:
