@@ -5,6 +5,7 @@ import { rotateVapidKeys } from './push/vapid';
 import { issueLoginLink } from './auth/magic-link';
 import { addUser, createToken, UserError } from './auth/users';
 import { createLogger } from './lib/logger';
+import { checkMailbox } from './intake/mailbox-check';
 import { listQuarantine, QuarantineRetryError, retryQuarantined } from './intake/quarantine';
 import { openRuntime, type Runtime } from './runtime';
 
@@ -17,6 +18,7 @@ const USAGE = `usage:
   tocsin ingest FILE.eml…
   tocsin quarantine list [--all]
   tocsin quarantine retry ID…
+  tocsin mailbox check
   tocsin vapid rotate`;
 
 class UsageError extends Error {}
@@ -26,7 +28,7 @@ const out = (line: string) => process.stdout.write(line + '\n');
 async function run(
   argv: string[],
   runtime: () => Promise<Runtime>,
-  config: Pick<Config, 'publicUrl' | 'vapid' | 'vapidSubject'>,
+  config: Pick<Config, 'publicUrl' | 'vapid' | 'vapidSubject' | 'imap'>,
 ): Promise<number> {
   const publicUrl = config.publicUrl;
   const { positionals, values } = parseArgs({
@@ -106,6 +108,13 @@ async function run(
       }
     }
     return failed ? 1 : 0;
+  }
+  if (command === 'mailbox' && sub === 'check' && rest.length === 0) {
+    if (!config.imap) throw new UsageError('IMAP_HOST is not set: there is no mailbox to check.');
+    const { mailboxTokens } = await runtime();
+    const lines = await checkMailbox(config.imap, mailboxTokens);
+    for (const line of lines) out(`${line.ok ? 'ok  ' : 'FAIL'} ${line.text}`);
+    return lines.every((l) => l.ok) ? 0 : 1;
   }
   if (command === 'vapid' && sub === 'rotate' && rest.length === 0) {
     if (config.vapid)

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import type { MailboxSettings } from './intake/poller';
+import type { OAuthClient } from './mail/oauth';
+import { urlUser } from './mail/transport';
 
 /**
  * Configuration is read once, from the environment, at start-up. A bad value stops
@@ -40,6 +42,35 @@ const httpUrl = z
 
 const email = z.string().email('must be an email address such as security@example.org');
 
+const authKind = z
+  .enum(['password', 'oauth2'], { message: 'must be password or oauth2' })
+  .default('password');
+
+/** A token endpoint: https, or http to this machine only (a local provider, the tests). */
+const tokenUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    if (url.username || url.password) return false;
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL such as https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token (http:// only for localhost)');
+
+/** The OAuth 2.0 client settings of IMAP_OAUTH_* or SMTP_OAUTH_*. */
+const oauthVars = <P extends 'IMAP' | 'SMTP'>(prefix: P) =>
+  ({
+    [`${prefix}_OAUTH_TOKEN_URL`]: tokenUrl.optional(),
+    [`${prefix}_OAUTH_CLIENT_ID`]: z.string().min(1).optional(),
+    [`${prefix}_OAUTH_CLIENT_SECRET`]: z.string().min(1).optional(),
+    [`${prefix}_OAUTH_SCOPE`]: z.string().min(1).optional(),
+    [`${prefix}_OAUTH_REFRESH_TOKEN`]: z.string().min(1).optional(),
+  }) as Record<
+    `${P}_OAUTH_${'TOKEN_URL' | 'CLIENT_ID' | 'CLIENT_SECRET' | 'SCOPE' | 'REFRESH_TOKEN'}`,
+    z.ZodOptional<z.ZodString>
+  >;
+
 const env = z.object({
   MONGODB_URI: mongoUri.optional(),
   PORT: port(3000),
@@ -53,6 +84,8 @@ const env = z.object({
   PLAYBOOK_FILE: z.string().min(1).optional(),
 
   IMAP_HOST: z.string().min(1).optional(),
+  IMAP_AUTH: authKind,
+  ...oauthVars('IMAP'),
   IMAP_PORT: port(0).optional(),
   IMAP_SECURE: boolFromEnv.default(true),
   IMAP_USER: z.string().min(1).optional(),
@@ -74,6 +107,8 @@ const env = z.object({
     .string()
     .regex(/^(smtps?|lmtp):\/\/\S+$/, 'must be a nodemailer connection URL such as smtps://user:pass@host')
     .optional(),
+  SMTP_AUTH: authKind,
+  ...oauthVars('SMTP'),
   MAIL_FROM: email.optional(),
   MAIL_AUTHSERV_ID: z
     .string()
@@ -103,6 +138,9 @@ const env = z.object({
     .optional(),
 });
 
+/** Every variable the configuration reads (README and .env.example document each). */
+export const VARIABLES = Object.keys(env.shape);
+
 /** The mailbox intake watches (IMAP_*). */
 export type ImapConfig = MailboxSettings;
 
@@ -115,6 +153,8 @@ export interface Config {
   playbookFile?: string;
   imap?: ImapConfig;
   smtpUrl?: string;
+  /** SMTP_AUTH=oauth2: who signs in, and the token client (SMTP_OAUTH_*, else IMAP_OAUTH_*). */
+  smtpOauth?: { user: string; client: OAuthClient };
   mailFrom?: string;
   /** Authentication-Results from these hosts (the mailbox provider's own) are trusted. */
   authservIds: string[];
@@ -124,7 +164,16 @@ export interface Config {
 }
 
 /** The names of the variables whose values must never be logged. */
-export const SECRET_KEYS = ['IMAP_PASSWORD', 'SMTP_URL', 'VAPID_PRIVATE_KEY', 'MONGODB_URI'] as const;
+export const SECRET_KEYS = [
+  'IMAP_PASSWORD',
+  'IMAP_OAUTH_CLIENT_SECRET',
+  'IMAP_OAUTH_REFRESH_TOKEN',
+  'SMTP_URL',
+  'SMTP_OAUTH_CLIENT_SECRET',
+  'SMTP_OAUTH_REFRESH_TOKEN',
+  'VAPID_PRIVATE_KEY',
+  'MONGODB_URI',
+] as const;
 
 /**
  * Reads `.env` (or TOCSIN_ENV_FILE) from the working directory into process.env when the file
@@ -158,16 +207,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
 
+  const vars = e as unknown as Record<string, string | undefined>;
   let imap: ImapConfig | undefined;
   if (e.IMAP_HOST) {
     if (!e.IMAP_USER) throw new ConfigError('IMAP_USER must be set when IMAP_HOST is set.');
-    if (!e.IMAP_PASSWORD) throw new ConfigError('IMAP_PASSWORD must be set when IMAP_HOST is set.');
+    const oauth = e.IMAP_AUTH === 'oauth2' ? oauthClient(vars, 'IMAP', 'IMAP_AUTH=oauth2') : undefined;
+    if (!oauth && !e.IMAP_PASSWORD)
+      throw new ConfigError(
+        vars.IMAP_OAUTH_TOKEN_URL
+          ? 'IMAP_PASSWORD must be set when IMAP_HOST is set, or IMAP_AUTH=oauth2 to sign in with the IMAP_OAUTH_* settings.'
+          : 'IMAP_PASSWORD must be set when IMAP_HOST is set.',
+      );
     imap = {
       host: e.IMAP_HOST,
       port: e.IMAP_PORT || (e.IMAP_SECURE ? 993 : 143),
       secure: e.IMAP_SECURE,
       user: e.IMAP_USER,
-      password: e.IMAP_PASSWORD,
+      ...(oauth ? { oauth } : { password: e.IMAP_PASSWORD }),
       mailbox: e.IMAP_MAILBOX,
       maxMessageBytes: e.IMAP_MAX_MESSAGE_BYTES,
       leaseSeconds: e.IMAP_LEASE_SECONDS,
@@ -180,6 +236,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'MAIL_FROM must be set when SMTP_URL is set: it is the address the desk writes from.',
     );
+  let smtpOauth: Config['smtpOauth'];
+  if (e.SMTP_AUTH === 'oauth2') {
+    if (!e.SMTP_URL)
+      throw new ConfigError(
+        'SMTP_URL must be set when SMTP_AUTH=oauth2: it names the server, such as smtp://smtp.office365.com:587.',
+      );
+    smtpOauth = {
+      user: urlUser(e.SMTP_URL) ?? e.IMAP_USER ?? e.MAIL_FROM!,
+      client: oauthClient(vars, 'SMTP', 'SMTP_AUTH=oauth2'),
+    };
+  }
 
   const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY].filter(Boolean).length;
   if (vapidSet === 1) {
@@ -196,6 +263,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     playbookFile: e.PLAYBOOK_FILE,
     imap,
     smtpUrl: e.SMTP_URL,
+    smtpOauth,
     mailFrom: e.MAIL_FROM,
     authservIds: (e.MAIL_AUTHSERV_ID ?? '')
       .split(',')
@@ -207,6 +275,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     vapidSubject,
   };
+}
+
+/**
+ * The OAuth client of IMAP_OAUTH_* or SMTP_OAUTH_*; each SMTP_OAUTH_* left unset takes its
+ * IMAP_OAUTH_* value. Without a refresh token the client-credentials grant is used, and it needs
+ * the client's secret.
+ */
+function oauthClient(
+  env: Record<string, string | undefined>,
+  prefix: 'IMAP' | 'SMTP',
+  because: string,
+): OAuthClient {
+  const value = (name: string) =>
+    env[`${prefix}_OAUTH_${name}`] ?? (prefix === 'SMTP' ? env[`IMAP_OAUTH_${name}`] : undefined);
+  const named = (name: string) =>
+    `${prefix}_OAUTH_${name}${prefix === 'SMTP' ? ` (or IMAP_OAUTH_${name})` : ''}`;
+  const tokenUrl = value('TOKEN_URL');
+  const clientId = value('CLIENT_ID');
+  if (!tokenUrl)
+    throw new ConfigError(
+      `${named('TOKEN_URL')} must be set when ${because}: it is the provider's OAuth 2.0 token endpoint.`,
+    );
+  if (!clientId) throw new ConfigError(`${named('CLIENT_ID')} must be set when ${because}.`);
+  const refreshToken = value('REFRESH_TOKEN');
+  const clientSecret = value('CLIENT_SECRET');
+  if (!refreshToken && !clientSecret)
+    throw new ConfigError(
+      `${named('CLIENT_SECRET')} must be set when ${because} without ${named('REFRESH_TOKEN')}: the client-credentials grant signs in with the client's secret.`,
+    );
+  return { tokenUrl, clientId, clientSecret, scope: value('SCOPE'), refreshToken };
 }
 
 /** A copy of the configuration that is safe to log. */
@@ -222,10 +320,17 @@ export function describeConfig(config: Config): Record<string, unknown> {
           port: config.imap.port,
           secure: config.imap.secure,
           user: config.imap.user,
+          auth: config.imap.oauth
+            ? `oauth2 (${config.imap.oauth.refreshToken ? 'refresh token' : 'client credentials'})`
+            : 'password',
           mailbox: config.imap.mailbox,
         }
       : 'off',
-    smtp: config.smtpUrl ? 'configured' : 'off',
+    smtp: config.smtpUrl
+      ? config.smtpOauth
+        ? `configured, oauth2 as ${config.smtpOauth.user}`
+        : 'configured'
+      : 'off',
     mailFrom: config.mailFrom,
     trustedAuthservIds: config.authservIds,
     vapid: config.vapid ? 'from environment' : 'generated and kept in the database',

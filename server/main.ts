@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const runtime = await openRuntime(config, log, { publish: true, instanceId });
   if (!runtime.outbox) log.warn('SMTP_URL is not set: no acknowledgements or replies are sent');
-  const poller = config.imap ? new MailboxPoller(config.imap, runtime.intake, log, instanceId) : undefined;
+  const poller = config.imap
+    ? new MailboxPoller(config.imap, runtime.intake, log, instanceId, {}, runtime.mailboxTokens)
+    : undefined;
   if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
 
   const pager = new Pager({ log, keys: () => vapidKeys(config.vapid, config.vapidSubject) });

@@ -9,6 +9,9 @@ import { loadPlaybook, type Playbook } from './cases/playbook';
 import { compilePlaybook } from './cases/suggest';
 import { loadIdentity, type MailIdentity } from './conversation/identity';
 import { OutboxWorker } from './conversation/outbox';
+import { keptValue } from './db/settings';
+import { sha256 } from './lib/hash';
+import { AccessTokens, type OAuthClient } from './mail/oauth';
 import { smtpTransport } from './mail/transport';
 import { memberMailer, type MemberMailer } from './auth/member-mail';
 import { Intake } from './intake/ingest';
@@ -28,6 +31,8 @@ export interface Runtime {
   outbox?: OutboxWorker;
   /** Mails members about their account (sign-in links); only with SMTP_URL, in the server. */
   mailMember?: MemberMailer;
+  /** The mailbox's OAuth 2.0 access tokens (IMAP_AUTH=oauth2). */
+  mailboxTokens?: AccessTokens;
   close(): Promise<void>;
 }
 
@@ -51,7 +56,14 @@ export async function openRuntime(
     throw err;
   }
   const identity = await loadIdentity(config.mailFrom, config.publicUrl);
-  const transport = config.smtpUrl && opts.instanceId ? smtpTransport(config.smtpUrl) : undefined;
+  const tokens = tokenSources();
+  const mailboxTokens = config.imap?.oauth && tokens(config.imap.oauth, 'IMAP_OAUTH');
+  const smtpOauth = config.smtpOauth && {
+    user: config.smtpOauth.user,
+    tokens: tokens(config.smtpOauth.client, 'SMTP_OAUTH'),
+  };
+  const transport =
+    config.smtpUrl && opts.instanceId ? smtpTransport(config.smtpUrl, { oauth: smtpOauth }) : undefined;
   const outbox =
     transport && opts.instanceId
       ? new OutboxWorker(transport, log, opts.instanceId, {
@@ -73,6 +85,7 @@ export async function openRuntime(
     conversation,
     outbox,
     mailMember: transport && config.mailFrom ? memberMailer(transport, config.mailFrom) : undefined,
+    mailboxTokens,
     close: async () => {
       await outbox?.stop();
       await mongoose.disconnect();
@@ -81,6 +94,25 @@ export async function openRuntime(
         await embedded.stop();
       }
     },
+  };
+}
+
+/**
+ * One AccessTokens per OAuth client and consent: IMAP and SMTP share one when their settings are
+ * the same, so a rotated refresh token is used by both. The rotated token is kept under the hash
+ * of the configured one, so setting a new IMAP_OAUTH_REFRESH_TOKEN (a new consent) wins over it.
+ */
+function tokenSources() {
+  const made = new Map<string, AccessTokens>();
+  return (client: OAuthClient, variables: string): AccessTokens => {
+    const id = sha256(JSON.stringify([client.tokenUrl, client.clientId, client.scope, client.refreshToken]));
+    let tokens = made.get(id);
+    if (!tokens) {
+      const store = client.refreshToken ? keptValue(`oauth-refresh-token:${id.slice(0, 32)}`) : undefined;
+      tokens = new AccessTokens(client, store, { variables });
+      made.set(id, tokens);
+    }
+    return tokens;
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isDuplicateKey } from '../db/connection';
-import { Setting } from './models';
+import { Setting } from '../db/settings';
 
 /**
  * Who the desk is when it writes mail: the committee address, the domain of our Message-IDs

@@ -94,10 +94,3 @@ export interface OutboxDoc {
   sentAt?: Date;
   createdAt: Date;
 }
-
-/** Values Tocsin generates once and keeps (the reply-marker secret). */
-export const Setting = mongoose.model(
-  'Setting',
-  new Schema({ _id: String, value: { type: String, required: true } }, { versionKey: false }),
-  'settings',
-);

@@ -4,7 +4,15 @@ import type { Logger } from '../lib/logger';
 import { backoffDelay, type BackoffOptions } from '../lib/backoff';
 import { mapPool } from '../lib/pool';
 import { mayFollowUp, sizeBatches } from '../mail/batching';
-import { ImapSession, type ImapAccount, type ListedMessage } from '../mail/imap';
+import {
+  ImapSession,
+  isLoginRefused,
+  openFailure,
+  type ImapAccount,
+  type ImapCredentials,
+  type ListedMessage,
+} from '../mail/imap';
+import type { AccessTokens, OAuthClient } from '../mail/oauth';
 import { MailCursor, type IngestResult, type IngestSource } from './store';
 
 /**
@@ -23,12 +31,19 @@ import { MailCursor, type IngestResult, type IngestSource } from './store';
  *   - a lost lease: the session closes and the process stands by.
  */
 
-/** The mailbox to watch: the account, the folder, and the limits intake keeps to. */
+/** The mailbox to watch: the account, how it signs in, the folder, and the limits intake keeps to. */
 export interface MailboxSettings extends ImapAccount {
+  /** IMAP_AUTH=password (the default). */
+  password?: string;
+  /** IMAP_AUTH=oauth2: the token client; the access tokens themselves come from the poller's `tokens`. */
+  oauth?: OAuthClient;
   mailbox: string;
   maxMessageBytes: number;
   leaseSeconds: number;
 }
+
+/** The name of the mailbox's lease and cursor: one per account and folder. */
+export const mailboxKey = (m: MailboxSettings) => `imap:${m.user}@${m.host}:${m.port}/${m.mailbox}`;
 
 export interface MailIntake {
   ingestOrQuarantine(raw: Buffer, source: IngestSource): Promise<IngestResult>;
@@ -94,9 +109,12 @@ export class MailboxPoller {
     private readonly log: Logger,
     private readonly instanceId: string,
     options: Partial<PollerOptions> = {},
+    /** Access tokens for an OAuth mailbox (config.oauth); unused with a password. */
+    private readonly tokens?: AccessTokens,
   ) {
+    if (config.oauth && !tokens) throw new Error('an OAuth mailbox needs its access tokens');
     this.opts = { ...DEFAULT_POLLER_OPTIONS, leaseTtlMs: config.leaseSeconds * 1000, ...options };
-    this.leaseName = `imap:${config.user}@${config.host}:${config.port}/${config.mailbox}`;
+    this.leaseName = mailboxKey(config);
   }
 
   status(): PollerStatus {
@@ -153,8 +171,16 @@ export class MailboxPoller {
   /** One IMAP session, from connect to close. Returns whether it got as far as a completed sync. */
   private async session(): Promise<boolean> {
     this.state = 'connecting';
+    let credentials: ImapCredentials;
+    try {
+      credentials = await this.credentials();
+    } catch (err) {
+      this.fail(err, 'could not get an access token for the mailbox');
+      return false;
+    }
     const client = new ImapSession(
       this.config,
+      credentials,
       this.config.mailbox,
       { maxIdleTimeMs: this.opts.maxIdleTimeMs, socketTimeoutMs: this.opts.socketTimeoutMs },
       {
@@ -167,7 +193,15 @@ export class MailboxPoller {
     let synced = false;
     const timers: NodeJS.Timeout[] = [];
     try {
-      await client.open();
+      try {
+        await client.open();
+      } catch (err) {
+        // A refused token is dropped, so the next attempt (after the backoff) signs in with a new one.
+        if (isLoginRefused(err)) this.tokens?.invalidate();
+        this.lastError = openFailure(err, this.config);
+        this.log.warn({ err }, 'could not open the mailbox');
+        return false;
+      }
       this.log.info({ mailbox: this.config.mailbox }, 'mailbox connected');
       // Renewal runs from the start: catching up on a long backlog can outlast the lease.
       timers.push(setInterval(() => void this.renewLease(client), this.opts.leaseTtlMs / 3));
@@ -351,6 +385,12 @@ export class MailboxPoller {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The mailbox password, or an access token that is good for a while yet. */
+  private async credentials(): Promise<ImapCredentials> {
+    if (this.config.oauth) return { accessToken: await this.tokens!.get() };
+    return { password: this.config.password ?? '' };
   }
 
   private fail(err: unknown, msg: string): void {

@@ -11,8 +11,10 @@ export interface ImapAccount {
   port: number;
   secure: boolean;
   user: string;
-  password: string;
 }
+
+/** A password (LOGIN or AUTH=PLAIN), or an OAuth 2.0 access token (OAUTHBEARER or XOAUTH2). */
+export type ImapCredentials = { password: string } | { accessToken: string };
 
 export interface ImapSessionOptions {
   /** IDLE is re-issued this often (RFC 2177 allows 29 minutes). */
@@ -47,6 +49,7 @@ export class ImapSession {
 
   constructor(
     account: ImapAccount,
+    credentials: ImapCredentials,
     readonly folder: string,
     opts: ImapSessionOptions,
     events: ImapEvents,
@@ -55,7 +58,10 @@ export class ImapSession {
       host: account.host,
       port: account.port,
       secure: account.secure,
-      auth: { user: account.user, pass: account.password },
+      auth:
+        'accessToken' in credentials
+          ? { user: account.user, accessToken: credentials.accessToken }
+          : { user: account.user, pass: credentials.password },
       logger: false,
       autoIdleDelay: 50,
       maxIdleTime: opts.maxIdleTimeMs,
@@ -70,8 +76,33 @@ export class ImapSession {
 
   /** Connects, signs in and opens the folder. */
   async open(): Promise<void> {
+    await this.signIn();
+    await this.openFolder();
+  }
+
+  /** Connects and signs in. */
+  async signIn(): Promise<void> {
     await this.client.connect();
+  }
+
+  async openFolder(): Promise<void> {
     await this.client.mailboxOpen(this.folder);
+  }
+
+  /** The server's greeting, its capabilities, and the SASL mechanism (or LOGIN) that signed in. */
+  describe(): { greeting: string; capabilities: string[]; signedInWith?: string } {
+    const auth = (this.client as unknown as { authCapabilities: Map<string, boolean> }).authCapabilities;
+    const used = [...auth].find(([, ok]) => ok)?.[0];
+    return {
+      greeting: this.client.greeting ?? '',
+      capabilities: [...this.client.capabilities.keys()],
+      signedInWith: used?.replace(/^AUTH=/, ''),
+    };
+  }
+
+  /** The folder's message count, as the server told when it was opened. */
+  messageCount(): number {
+    return (this.client.mailbox as MailboxObject).exists;
   }
 
   /** Runs `fn` holding the folder's lock, so that no IDLE or other command runs in between. */
@@ -131,3 +162,37 @@ function internalDate(value: Date | string | undefined): Date | undefined {
   const date = value === undefined ? undefined : new Date(value);
   return date && !Number.isNaN(date.getTime()) ? date : undefined;
 }
+
+/** The server refused the credentials (as opposed to a network or protocol failure). */
+export const isLoginRefused = (err: unknown): boolean =>
+  Boolean((err as { authenticationFailed?: boolean } | null)?.authenticationFailed);
+
+/**
+ * One sentence for the admin on why a session could not be opened: the login refused, the
+ * connection refused, a name that does not resolve, TLS, a timeout, or what the server said.
+ */
+export function openFailure(err: unknown, account: ImapAccount): string {
+  const e = (err ?? {}) as {
+    code?: unknown;
+    serverResponseCode?: string;
+    response?: unknown;
+    message?: string;
+  };
+  const where = `${account.host}:${account.port}`;
+  const said = typeof e.response === 'string' && e.response ? `: ${oneLine(e.response)}` : '';
+  if (isLoginRefused(err))
+    return `The mailbox server ${where} refused the login for ${account.user}${
+      e.serverResponseCode ? ` (${e.serverResponseCode})` : ''
+    }${said}.`;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (code === 'ECONNREFUSED') return `The mailbox server ${where} refused the connection.`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `The mailbox server name ${account.host} does not resolve.`;
+  if (code === 'ETIMEDOUT' || /timeout/i.test(code))
+    return `The mailbox server ${where} did not answer in time.`;
+  if (code.startsWith('ERR_TLS') || /certificate|ssl|tls/i.test(e.message ?? ''))
+    return `The TLS connection to the mailbox server ${where} failed: ${oneLine(e.message ?? code)}.`;
+  return `The mailbox session with ${where} failed: ${oneLine(e.message ?? String(err))}.`;
+}
+
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim().replace(/\.$/, '').slice(0, 300);

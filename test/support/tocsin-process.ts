@@ -21,13 +21,29 @@ export interface TocsinProcess {
   stop(): Promise<number | null>;
 }
 
+/** IMAP_AUTH=oauth2 (or SMTP_AUTH) and its IMAP_OAUTH_* (or SMTP_OAUTH_*) variables. */
+export function oauthEnv(
+  prefix: 'IMAP' | 'SMTP',
+  oauth: NonNullable<ImapConfig['oauth']>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    [`${prefix}_AUTH`]: 'oauth2',
+    [`${prefix}_OAUTH_TOKEN_URL`]: oauth.tokenUrl,
+    [`${prefix}_OAUTH_CLIENT_ID`]: oauth.clientId,
+  };
+  if (oauth.clientSecret) env[`${prefix}_OAUTH_CLIENT_SECRET`] = oauth.clientSecret;
+  if (oauth.scope) env[`${prefix}_OAUTH_SCOPE`] = oauth.scope;
+  if (oauth.refreshToken) env[`${prefix}_OAUTH_REFRESH_TOKEN`] = oauth.refreshToken;
+  return env;
+}
+
 export function imapEnv(box: ImapConfig): Record<string, string> {
   return {
     IMAP_HOST: box.host,
     IMAP_PORT: String(box.port),
     IMAP_SECURE: 'false',
     IMAP_USER: box.user,
-    IMAP_PASSWORD: box.password,
+    ...(box.oauth ? oauthEnv('IMAP', box.oauth) : { IMAP_PASSWORD: box.password ?? '' }),
     IMAP_MAILBOX: box.mailbox,
     IMAP_LEASE_SECONDS: String(box.leaseSeconds),
     IMAP_MAX_MESSAGE_BYTES: String(box.maxMessageBytes),

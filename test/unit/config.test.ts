@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, describeConfig, loadConfig, loadDotEnv } from '../../server/config';
+import { ConfigError, VARIABLES, describeConfig, loadConfig, loadDotEnv } from '../../server/config';
 
 /** Keys of the right shapes (web-push's generateVAPIDKeys gives the same): 65 and 32 bytes. */
 const PUB = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
@@ -278,7 +278,14 @@ describe('secrets', () => {
       publicUrl: 'http://localhost:3000',
       dataDir: path.resolve('./data'),
       database: 'external (MONGODB_URI)',
-      imap: { host: 'imap.example.org', port: 993, secure: true, user: 'desk', mailbox: 'INBOX' },
+      imap: {
+        host: 'imap.example.org',
+        port: 993,
+        secure: true,
+        user: 'desk',
+        auth: 'password',
+        mailbox: 'INBOX',
+      },
       smtp: 'configured',
       mailFrom: 'security@example.org',
       trustedAuthservIds: [],
@@ -334,5 +341,156 @@ describe('loadDotEnv', () => {
       delete process.env.TOCSIN_TEST_ALREADY;
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('loadConfig OAuth 2.0 (IMAP_AUTH, SMTP_AUTH)', () => {
+  const oauthImap = {
+    IMAP_HOST: 'outlook.office365.com',
+    IMAP_USER: 'security@example.org',
+    IMAP_AUTH: 'oauth2',
+    IMAP_OAUTH_TOKEN_URL: 'https://login.microsoftonline.com/tenant-id/oauth2/v2.0/token',
+    IMAP_OAUTH_CLIENT_ID: 'app-id-1',
+    IMAP_OAUTH_CLIENT_SECRET: 'client-secret-Vb55',
+    IMAP_OAUTH_SCOPE: 'https://outlook.office365.com/.default',
+  };
+
+  it('when IMAP_AUTH=oauth2 has a client secret and no refresh token, then the mailbox signs in by the client-credentials grant, without a password', () => {
+    const config = loadConfig(oauthImap);
+
+    expect(config.imap?.password).toBeUndefined();
+    expect(config.imap?.oauth).toEqual({
+      tokenUrl: 'https://login.microsoftonline.com/tenant-id/oauth2/v2.0/token',
+      clientId: 'app-id-1',
+      clientSecret: 'client-secret-Vb55',
+      scope: 'https://outlook.office365.com/.default',
+      refreshToken: undefined,
+    });
+    expect(describeConfig(config).imap).toMatchObject({ auth: 'oauth2 (client credentials)' });
+  });
+
+  it('when a refresh token is set, then it is kept for the refresh-token grant, and a public client needs no secret', () => {
+    const config = loadConfig({
+      ...oauthImap,
+      IMAP_OAUTH_CLIENT_SECRET: '',
+      IMAP_OAUTH_REFRESH_TOKEN: 'refresh-Tt09',
+    });
+
+    expect(config.imap?.oauth?.refreshToken).toBe('refresh-Tt09');
+    expect(config.imap?.oauth?.clientSecret).toBeUndefined();
+    expect(describeConfig(config).imap).toMatchObject({ auth: 'oauth2 (refresh token)' });
+  });
+
+  it.each([
+    [
+      'IMAP_OAUTH_TOKEN_URL',
+      { IMAP_OAUTH_TOKEN_URL: '' },
+      /^IMAP_OAUTH_TOKEN_URL must be set when IMAP_AUTH=oauth2/,
+    ],
+    [
+      'IMAP_OAUTH_CLIENT_ID',
+      { IMAP_OAUTH_CLIENT_ID: '' },
+      /^IMAP_OAUTH_CLIENT_ID must be set when IMAP_AUTH=oauth2/,
+    ],
+    [
+      'IMAP_OAUTH_CLIENT_SECRET',
+      { IMAP_OAUTH_CLIENT_SECRET: '' },
+      /^IMAP_OAUTH_CLIENT_SECRET must be set when IMAP_AUTH=oauth2 without IMAP_OAUTH_REFRESH_TOKEN/,
+    ],
+    ['IMAP_AUTH', { IMAP_AUTH: 'kerberos' }, /^IMAP_AUTH must be password or oauth2/],
+    [
+      'IMAP_OAUTH_TOKEN_URL',
+      { IMAP_OAUTH_TOKEN_URL: 'http://login.example.org/token' },
+      /^IMAP_OAUTH_TOKEN_URL must be an https:\/\/ URL/,
+    ],
+  ])('when %s is missing or wrong, then start-up stops in one sentence naming it', (_, change, message) => {
+    const err = configError({ ...oauthImap, ...change });
+
+    expect(err.message).toMatch(message);
+    expectOneSentence(err.message);
+    expect(err.message).not.toContain('client-secret-Vb55');
+  });
+
+  it('when the token URL is http:// to this machine (a local provider), then it is accepted', () => {
+    const config = loadConfig({ ...oauthImap, IMAP_OAUTH_TOKEN_URL: 'http://127.0.0.1:8080/token' });
+
+    expect(config.imap?.oauth?.tokenUrl).toBe('http://127.0.0.1:8080/token');
+  });
+
+  it('when the OAuth variables are set but IMAP_AUTH is not, then the missing password says to set IMAP_AUTH=oauth2', () => {
+    const err = configError({ ...oauthImap, IMAP_AUTH: '' });
+
+    expect(err.message).toMatch(/^IMAP_PASSWORD must be set .* or IMAP_AUTH=oauth2/);
+    expectOneSentence(err.message);
+  });
+
+  it('when SMTP_AUTH=oauth2 sets nothing of its own, then it takes each IMAP_OAUTH_* value and signs in as IMAP_USER', () => {
+    const config = loadConfig({
+      ...oauthImap,
+      SMTP_URL: 'smtp://smtp.office365.com:587',
+      SMTP_AUTH: 'oauth2',
+      MAIL_FROM: 'security@example.org',
+    });
+
+    expect(config.smtpOauth).toEqual({ user: 'security@example.org', client: config.imap?.oauth });
+    expect(describeConfig(config).smtp).toBe('configured, oauth2 as security@example.org');
+  });
+
+  it('when SMTP_OAUTH_* and a user in SMTP_URL are set, then they win over the IMAP values', () => {
+    const config = loadConfig({
+      ...oauthImap,
+      SMTP_URL: 'smtp://sender%40example.org@smtp.gmail.com:587',
+      SMTP_AUTH: 'oauth2',
+      SMTP_OAUTH_TOKEN_URL: 'https://oauth2.googleapis.com/token',
+      SMTP_OAUTH_SCOPE: 'https://mail.google.com/',
+      SMTP_OAUTH_REFRESH_TOKEN: 'smtp-refresh-Pp31',
+      MAIL_FROM: 'security@example.org',
+    });
+
+    expect(config.smtpOauth).toEqual({
+      user: 'sender@example.org',
+      client: {
+        tokenUrl: 'https://oauth2.googleapis.com/token',
+        clientId: 'app-id-1',
+        clientSecret: 'client-secret-Vb55',
+        scope: 'https://mail.google.com/',
+        refreshToken: 'smtp-refresh-Pp31',
+      },
+    });
+  });
+
+  it('when SMTP_AUTH=oauth2 has no token URL anywhere, then start-up names both variables', () => {
+    const err = configError({
+      SMTP_URL: 'smtp://smtp.office365.com:587',
+      SMTP_AUTH: 'oauth2',
+      MAIL_FROM: 'security@example.org',
+    });
+
+    expect(err.message).toBe(
+      "SMTP_OAUTH_TOKEN_URL (or IMAP_OAUTH_TOKEN_URL) must be set when SMTP_AUTH=oauth2: it is the provider's OAuth 2.0 token endpoint.",
+    );
+  });
+
+  it('when the OAuth secrets are described or refused, then neither the client secret nor the refresh token shows', () => {
+    const config = loadConfig({ ...oauthImap, IMAP_OAUTH_REFRESH_TOKEN: 'refresh-Tt09' });
+    const text = JSON.stringify(describeConfig(config));
+    const err = configError({ ...oauthImap, IMAP_OAUTH_REFRESH_TOKEN: 'refresh-Tt09', PORT: 'x' });
+
+    for (const secret of ['client-secret-Vb55', 'refresh-Tt09']) {
+      expect(text).not.toContain(secret);
+      expect(err.message).not.toContain(secret);
+    }
+  });
+});
+
+describe('the documentation of the configuration', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const example = fs.readFileSync(path.join(root, '.env.example'), 'utf8');
+
+  it.each(VARIABLES)('when the configuration reads %s, then README and .env.example name it', (name) => {
+    const short = name.replace(/^(SMTP|IMAP)_OAUTH_/, '…_');
+    expect(readme.includes(`\`${name}\``) || readme.includes(`\`${short}\``)).toBe(true);
+    expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
   });
 });

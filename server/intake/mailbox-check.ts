@@ -1,0 +1,108 @@
+import { ImapSession, isLoginRefused, openFailure } from '../mail/imap';
+import { OAuthError, type AccessTokens } from '../mail/oauth';
+import { mailboxKey, type MailboxSettings } from './poller';
+import { MailCursor } from './store';
+
+/**
+ * `tocsin mailbox check`: connects with the configured settings, as the poller would, and says
+ * in one line each what it found: the token, the server and what it offers, how it signed in,
+ * the folder with its messages, and how far intake has read it. The admin's first command when
+ * reports are not arriving.
+ */
+
+export interface CheckLine {
+  ok: boolean;
+  text: string;
+}
+
+export async function checkMailbox(
+  settings: MailboxSettings,
+  tokens: AccessTokens | undefined,
+): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const say = (ok: boolean, text: string) => lines.push({ ok, text });
+  say(
+    true,
+    `server: ${settings.host}:${settings.port}${settings.secure ? ' over TLS' : ' without TLS'}, as ${settings.user}`,
+  );
+
+  let accessToken: string | undefined;
+  if (settings.oauth) {
+    try {
+      accessToken = await tokens!.get();
+      say(
+        true,
+        `token: ${tokens!.grant.replace('_', '-')} grant at ${settings.oauth.tokenUrl}: an access token was issued`,
+      );
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      say(false, `token: ${err.message}`);
+      return lines;
+    }
+  }
+
+  const session = new ImapSession(
+    settings,
+    accessToken ? { accessToken } : { password: settings.password ?? '' },
+    settings.mailbox,
+    { maxIdleTimeMs: 60_000, socketTimeoutMs: 60_000 },
+    { onNewMail: () => undefined, onError: () => undefined },
+  );
+  try {
+    try {
+      await session.signIn();
+    } catch (err) {
+      const seen = session.describe();
+      if (seen.greeting || seen.capabilities.length) say(true, greetingLine(seen));
+      say(
+        false,
+        `login: ${openFailure(err, settings)}${isLoginRefused(err) && settings.oauth ? hint(settings) : ''}`,
+      );
+      return lines;
+    }
+    const seen = session.describe();
+    say(true, greetingLine(seen));
+    say(true, `login: signed in as ${settings.user} with ${seen.signedInWith ?? 'LOGIN'}`);
+    try {
+      await session.openFolder();
+    } catch (err) {
+      say(false, `folder ${settings.mailbox}: could not be opened: ${(err as Error).message}`);
+      return lines;
+    }
+    const count = session.messageCount();
+    const cursor = await MailCursor.findById(mailboxKey(settings)).lean();
+    const uidValidity = session.uidValidity();
+    say(
+      true,
+      `folder ${settings.mailbox}: ${count} message${count === 1 ? '' : 's'}, UIDVALIDITY ${uidValidity}`,
+    );
+    if (!cursor)
+      say(
+        true,
+        `history: intake has not read this folder yet; its first start turns the ${count} message${count === 1 ? '' : 's'} here into cases`,
+      );
+    else if (cursor.uidValidity !== uidValidity)
+      say(
+        true,
+        `history: the folder's UIDVALIDITY changed since intake last read it; the next start reads it again and skips what it has`,
+      );
+    else
+      say(
+        true,
+        `history: intake has read up to UID ${cursor.lastUid}, last synced ${cursor.lastSyncAt?.toISOString() ?? 'never'}`,
+      );
+    return lines;
+  } finally {
+    session.close();
+  }
+}
+
+const greetingLine = (seen: { greeting: string; capabilities: string[] }) =>
+  `greeting: ${seen.greeting || '(none)'}; capabilities: ${seen.capabilities.join(' ') || '(none listed)'}`;
+
+/** What to look at when the server refused a token the provider issued. */
+function hint(settings: MailboxSettings): string {
+  return settings.oauth?.refreshToken
+    ? ' The token was issued but the mailbox refused it: check IMAP_OAUTH_SCOPE (Google: https://mail.google.com/; Microsoft: https://outlook.office.com/IMAP.AccessAsUser.All offline_access) and that IMAP_USER is the account that gave consent.'
+    : ' The token was issued but the mailbox refused it: check IMAP_OAUTH_SCOPE (https://outlook.office365.com/.default), that the app has IMAP.AccessAsApp, and that the Exchange service principal has FullAccess to IMAP_USER (Add-MailboxPermission).';
+}
