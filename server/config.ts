@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import type { MailboxSettings } from './intake/poller';
+import type { MailboxSettings } from './intake/poller-settings';
 import type { OAuthClient } from './mail/oauth';
 import { urlUser } from './mail/transport';
 
@@ -91,6 +91,18 @@ const env = z.object({
   IMAP_USER: z.string().min(1).optional(),
   IMAP_PASSWORD: z.string().min(1).optional(),
   IMAP_MAILBOX: z.string().min(1).default('INBOX'),
+  IMAP_HISTORY: z
+    .enum(['archive', 'open', 'skip'], { message: 'must be archive, open or skip' })
+    .default('archive'),
+  IMAP_HISTORY_SINCE: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD')
+    .refine(
+      (d) =>
+        !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+      'must be a day of the calendar, YYYY-MM-DD',
+    )
+    .optional(),
   IMAP_MAX_MESSAGE_BYTES: z.coerce
     .number({ message: 'must be a number of bytes' })
     .int('must be a whole number of bytes')
@@ -225,6 +237,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       user: e.IMAP_USER,
       ...(oauth ? { oauth } : { password: e.IMAP_PASSWORD }),
       mailbox: e.IMAP_MAILBOX,
+      history: {
+        mode: e.IMAP_HISTORY,
+        since: e.IMAP_HISTORY_SINCE ? new Date(`${e.IMAP_HISTORY_SINCE}T00:00:00Z`) : undefined,
+      },
       maxMessageBytes: e.IMAP_MAX_MESSAGE_BYTES,
       leaseSeconds: e.IMAP_LEASE_SECONDS,
     };
@@ -324,6 +340,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
             ? `oauth2 (${config.imap.oauth.refreshToken ? 'refresh token' : 'client credentials'})`
             : 'password',
           mailbox: config.imap.mailbox,
+          history: config.imap.history.since
+            ? `${config.imap.history.mode} since ${config.imap.history.since.toISOString().slice(0, 10)}`
+            : config.imap.history.mode,
         }
       : 'off',
     smtp: config.smtpUrl

@@ -279,6 +279,8 @@ function review(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned | undefin
 
 function reckon(doc: CaseDoc, playbook: Playbook, now: Date): Reckoned[] {
   const closed = doc.status === 'Closed';
+  // Imported history runs no clock until someone reopens it.
+  if (closed && doc.history) return [];
   return [
     closed ? undefined : response(doc, playbook, now),
     update(doc, playbook, now),

@@ -68,6 +68,11 @@ const caseSchema = new Schema(
     links: { type: [new Schema({ key: String, relation: String }, { _id: false })], default: [] },
     /** What opened the case (an inbound message's ingest key): one case per source, ever. */
     source: { type: String, required: true, unique: true },
+    /**
+     * Imported from the mailbox's history on the first connection (IMAP_HISTORY=archive): opened
+     * closed, with no acknowledgement, page or clock. Reopened, it is worked as any case.
+     */
+    history: { type: Boolean, default: false },
     /** What the case's clocks are reckoned from (server/clocks): kept by each change as it is made. */
     clock: {
       type: new Schema(

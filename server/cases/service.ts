@@ -18,7 +18,16 @@ export interface NewCase {
   source: string;
   participants?: string[];
   links?: { key: string; relation: string }[];
+  /** Mail from before the desk read the mailbox (IMAP_HISTORY=archive): the case opens closed. */
+  history?: boolean;
 }
+
+/** Who closes what Tocsin itself closes. */
+export const TOCSIN: { id: string; name: string } = { id: 'tocsin', name: 'Tocsin' };
+
+/** The closure of a case imported from the mailbox's history. */
+export const HISTORY_REASON =
+  "Imported from the mailbox's history when Tocsin first read it (IMAP_HISTORY=archive).";
 
 /**
  * Creates the case unless it exists already. Safe to repeat after a crash. A second case for the
@@ -34,7 +43,7 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         source: c.source,
         type,
         severity: c.suggestion.severity,
-        status: 'New',
+        status: c.history ? 'Closed' : 'New',
         subject: c.subject,
         reporter: c.reporter,
         senderVerdict: c.senderVerdict ?? 'none',
@@ -44,6 +53,9 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         firstSeenAt: c.firstSeenAt,
         participants: c.participants ?? [],
         links: c.links ?? [],
+        ...(c.history
+          ? { history: true, closure: { reason: HISTORY_REASON, closedAt: c.firstSeenAt, closedBy: TOCSIN } }
+          : {}),
         version: 0,
       },
     },

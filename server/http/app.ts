@@ -6,7 +6,7 @@ import { pingDatabase } from '../db/connection';
 import type { Logger } from '../lib/logger';
 import type { Playbook } from '../cases/playbook';
 import type { ConversationSettings } from '../conversation/settings';
-import type { PollerStatus } from '../intake/poller';
+import type { PollerStatus } from '../intake/poller-settings';
 import type { MemberMailer } from '../auth/member-mail';
 import type { Limit } from '../auth/rate-limit';
 import { requireAuth } from './auth';

@@ -42,6 +42,8 @@ export function caseJson(doc: CaseDoc, playbook?: Playbook, now = new Date()) {
     vendorInvolved: vendorInvolved(doc),
     service: caseFields(doc).service ?? null,
     firstSeenAt: doc.firstSeenAt,
+    /** Imported from the mailbox's history on the first connection, closed (IMAP_HISTORY=archive). */
+    history: doc.history ?? false,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     suggestion: doc.suggestion,

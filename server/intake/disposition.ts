@@ -55,6 +55,8 @@ export interface Disposition {
   slotId?: string;
   notice?: { code: string; message: string };
   reason?: string;
+  /** Mail from before the desk first read the mailbox (IMAP_HISTORY=archive): opened closed. */
+  history?: boolean;
 }
 
 export interface DispositionInput {
@@ -69,6 +71,8 @@ export interface DispositionInput {
   identity?: MailIdentity;
   /** Whether acknowledgements can be sent at all (SMTP_URL and MAIL_FROM are set). */
   canSend: boolean;
+  /** The message was in the mailbox before the desk first read it, and is imported as history. */
+  history?: boolean;
 }
 
 interface Match {
@@ -125,6 +129,9 @@ export async function decideDisposition(input: DispositionInput): Promise<Dispos
     };
   }
 
+  // History is answered by nobody and counted against no sender: it is what the mailbox held.
+  if (input.history) return { action: 'open', by: 'new', followUpOf, ack: false, history: true };
+
   const opening = await openingAllowed(sender || 'unknown', input.receivedAt, input.ingestKey);
   if (!opening.allowed && opening.latestCaseKey) {
     return {
@@ -156,7 +163,7 @@ export async function decideDisposition(input: DispositionInput): Promise<Dispos
 export const ACK_MAX_AGE_MS = 3 * 24 * 60 * 60_000;
 
 async function maybeAck(input: DispositionInput, sender: string): Promise<boolean> {
-  if (Date.now() - input.receivedAt.getTime() > ACK_MAX_AGE_MS) return false;
+  if (input.history || Date.now() - input.receivedAt.getTime() > ACK_MAX_AGE_MS) return false;
   // Never to ourselves: mail "from" the desk's own address is a loop in the making.
   if (!input.canSend || !sender || sender === input.identity?.from.address.toLowerCase()) return false;
   return ackAllowed(sender, input.receivedAt, input.ingestKey);

@@ -110,6 +110,7 @@ export class Intake {
           prefixes: Object.keys(this.deps.playbook.playbook.types),
           identity: conversation?.identity,
           canSend: Boolean(conversation?.canSend),
+          history: source.history,
         }),
       ));
 
@@ -223,6 +224,7 @@ export class Intake {
           links: disposition.followUpOf
             ? [{ key: disposition.followUpOf, relation: 'possible-follow-up-of' }]
             : [],
+          history: disposition.history,
         },
         this.deps.playbook.playbook,
       ),

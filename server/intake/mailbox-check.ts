@@ -1,6 +1,6 @@
 import { ImapSession, isLoginRefused, openFailure } from '../mail/imap';
 import { OAuthError, type AccessTokens } from '../mail/oauth';
-import { mailboxKey, type MailboxSettings } from './poller';
+import { mailboxKey, type MailboxSettings } from './poller-settings';
 import { MailCursor } from './store';
 
 /**
@@ -72,19 +72,12 @@ export async function checkMailbox(
     const count = session.messageCount();
     const cursor = await MailCursor.findById(mailboxKey(settings)).lean();
     const uidValidity = session.uidValidity();
-    say(
-      true,
-      `folder ${settings.mailbox}: ${count} message${count === 1 ? '' : 's'}, UIDVALIDITY ${uidValidity}`,
-    );
-    if (!cursor)
-      say(
-        true,
-        `history: intake has not read this folder yet; its first start turns the ${count} message${count === 1 ? '' : 's'} here into cases`,
-      );
+    say(true, `folder ${settings.mailbox}: ${plural(count)}, UIDVALIDITY ${uidValidity}`);
+    if (!cursor) say(true, `history: intake has not read this folder yet; ${firstStart(settings, count)}`);
     else if (cursor.uidValidity !== uidValidity)
       say(
         true,
-        `history: the folder's UIDVALIDITY changed since intake last read it; the next start reads it again and skips what it has`,
+        `history: the folder's UIDVALIDITY changed since intake last read it; the next start reads it again and skips what it has; mail from before the first start keeps its treatment`,
       );
     else
       say(
@@ -95,6 +88,20 @@ export async function checkMailbox(
   } finally {
     session.close();
   }
+}
+
+const plural = (n: number) => `${n} message${n === 1 ? '' : 's'}`;
+
+/** What the first start will do with the mail already in the folder (IMAP_HISTORY, _SINCE). */
+function firstStart({ history }: MailboxSettings, count: number): string {
+  const since = history.since
+    ? `; mail received before ${history.since.toISOString().slice(0, 10)} stays in the mailbox, unread (IMAP_HISTORY_SINCE)`
+    : '';
+  if (history.mode === 'skip')
+    return `its first start leaves the ${plural(count)} here unread and makes cases of new mail only (IMAP_HISTORY=skip)`;
+  if (history.mode === 'open')
+    return `its first start turns the ${plural(count)} here into draft cases in the inbox (IMAP_HISTORY=open)${since}`;
+  return `its first start imports the ${plural(count)} here as closed cases, in the register but not the inbox, with no acknowledgement or page (IMAP_HISTORY=archive)${since}`;
 }
 
 const greetingLine = (seen: { greeting: string; capabilities: string[] }) =>

@@ -1,19 +1,28 @@
 import { acquireLease, releaseLease } from '../db/lease';
 import { isTransientDbError } from '../db/connection';
 import type { Logger } from '../lib/logger';
-import { backoffDelay, type BackoffOptions } from '../lib/backoff';
+import { backoffDelay } from '../lib/backoff';
 import { mapPool } from '../lib/pool';
 import { mayFollowUp, sizeBatches } from '../mail/batching';
 import {
   ImapSession,
   isLoginRefused,
   openFailure,
-  type ImapAccount,
   type ImapCredentials,
   type ListedMessage,
 } from '../mail/imap';
-import type { AccessTokens, OAuthClient } from '../mail/oauth';
-import { MailCursor, type IngestResult, type IngestSource } from './store';
+import type { AccessTokens } from '../mail/oauth';
+import { readingOf, takeHistory } from './history';
+import {
+  DEFAULT_POLLER_OPTIONS,
+  mailboxKey,
+  type MailboxSettings,
+  type MailIntake,
+  type PollerOptions,
+  type PollerState,
+  type PollerStatus,
+} from './poller-settings';
+import { MailCursor, type IngestSource, type MailboxHistory } from './store';
 
 /**
  * The watch on the shared mailbox. It holds one IMAP session (mail/imap.ts) on the folder:
@@ -31,63 +40,6 @@ import { MailCursor, type IngestResult, type IngestSource } from './store';
  *   - a lost lease: the session closes and the process stands by.
  */
 
-/** The mailbox to watch: the account, how it signs in, the folder, and the limits intake keeps to. */
-export interface MailboxSettings extends ImapAccount {
-  /** IMAP_AUTH=password (the default). */
-  password?: string;
-  /** IMAP_AUTH=oauth2: the token client; the access tokens themselves come from the poller's `tokens`. */
-  oauth?: OAuthClient;
-  mailbox: string;
-  maxMessageBytes: number;
-  leaseSeconds: number;
-}
-
-/** The name of the mailbox's lease and cursor: one per account and folder. */
-export const mailboxKey = (m: MailboxSettings) => `imap:${m.user}@${m.host}:${m.port}/${m.mailbox}`;
-
-export interface MailIntake {
-  ingestOrQuarantine(raw: Buffer, source: IngestSource): Promise<IngestResult>;
-  quarantineOversize(head: Buffer, size: number, limit: number, source: IngestSource): Promise<IngestResult>;
-}
-
-export interface PollerOptions {
-  debounceMs: number;
-  batchMessages: number;
-  batchBytes: number;
-  concurrency: number;
-  leaseTtlMs: number;
-  healthCheckMs: number;
-  noopTimeoutMs: number;
-  maxIdleTimeMs: number;
-  socketTimeoutMs: number;
-  backoff: BackoffOptions;
-}
-
-export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
-  debounceMs: 20,
-  batchMessages: 50,
-  batchBytes: 32 * 1024 * 1024,
-  concurrency: 4,
-  leaseTtlMs: 30_000,
-  // A dead connection is noticed within healthCheckMs + noopTimeoutMs (90 s), well inside 5 min.
-  healthCheckMs: 60_000,
-  noopTimeoutMs: 30_000,
-  // IDLE is re-issued every 4 minutes, well inside the 29 minutes RFC 2177 allows.
-  maxIdleTimeMs: 4 * 60_000,
-  socketTimeoutMs: 2 * 60_000,
-  backoff: { baseMs: 1_000, maxMs: 60_000 },
-};
-
-export type PollerState = 'starting' | 'standby' | 'connecting' | 'syncing' | 'idle' | 'backoff' | 'stopped';
-
-export interface PollerStatus {
-  state: PollerState;
-  mailbox: string;
-  lastSyncAt: Date | null;
-  lastError: string | null;
-  reconnects: number;
-}
-
 export class MailboxPoller {
   private readonly opts: PollerOptions;
   private readonly leaseName: string;
@@ -102,6 +54,8 @@ export class MailboxPoller {
   private syncing?: Promise<void>;
   private syncAgain = false;
   private debounce?: NodeJS.Timeout;
+  /** What the mailbox held on the first connection, as its cursor keeps it (intake/history.ts). */
+  private history?: MailboxHistory;
 
   constructor(
     private readonly config: MailboxSettings,
@@ -257,16 +211,27 @@ export class MailboxPoller {
     try {
       await client.locked(async () => {
         const uidValidity = client.uidValidity();
-        let cursor = await MailCursor.findById(this.leaseName).lean();
-        if (cursor && cursor.uidValidity !== uidValidity) {
+        const stored = await MailCursor.findById(this.leaseName).lean();
+        let lastUid = stored?.uidValidity === uidValidity ? stored.lastUid : 0;
+        if (stored && stored.uidValidity !== uidValidity) {
           this.log.warn(
-            { was: cursor.uidValidity, now: uidValidity },
+            { was: stored.uidValidity, now: uidValidity },
             'UIDVALIDITY changed: taking a new baseline; messages already ingested are recognised and skipped',
           );
-          cursor = null;
         }
-        let lastUid = cursor?.lastUid ?? 0;
-        const pending = await client.listAfter(lastUid);
+        let pending = await client.listAfter(lastUid);
+        this.history = stored?.history as MailboxHistory | undefined;
+        if (!stored) {
+          this.history = await takeHistory(
+            this.leaseName,
+            uidValidity,
+            pending,
+            this.config.history,
+            this.log,
+          );
+          if (this.history.mode === 'skip') lastUid = this.history.upTo;
+          pending = pending.filter((m) => m.uid > lastUid);
+        }
         const batches = sizeBatches(pending, {
           maxCount: this.opts.batchMessages,
           maxBytes: this.opts.batchBytes,
@@ -297,14 +262,19 @@ export class MailboxPoller {
     lastUid: number,
   ): Promise<number> {
     const limit = this.config.maxMessageBytes;
+    const reading = new Map(batch.map((m) => [m.uid, readingOf(this.history, uidValidity, m)]));
     const source = (uid: number): IngestSource => ({
       kind: 'imap',
       mailbox: this.config.mailbox,
       uidValidity,
       uid,
+      ...(reading.get(uid) === 'archive' ? { history: true } : {}),
     });
-    const small = batch.filter((m) => m.size <= limit).map((m) => m.uid);
-    const big = batch.filter((m) => m.size > limit);
+    // History the first connection left in the mailbox stays there, unread: the cursor passes it.
+    const left = batch.filter((m) => reading.get(m.uid) === 'leave');
+    const wanted = batch.filter((m) => reading.get(m.uid) !== 'leave');
+    const small = wanted.filter((m) => m.size <= limit).map((m) => m.uid);
+    const big = wanted.filter((m) => m.size > limit);
 
     const fetched = new Map((await client.fetchWhole(small)).map((m) => [m.uid, m]));
     for (const m of big) {
@@ -312,7 +282,7 @@ export class MailboxPoller {
       await this.intake.quarantineOversize(await client.fetchHeaders(m.uid), m.size, limit, source(m.uid));
     }
 
-    const done = new Set(big.map((m) => m.uid));
+    const done = new Set([...big, ...left].map((m) => m.uid));
     const work = small.filter((uid) => fetched.has(uid));
     let failure: unknown;
     // Messages run a few at a time, in UID order. One that may belong to an earlier message's

@@ -68,7 +68,7 @@ export async function retryQuarantined(
   if (item.state === 'resolved') return { id, caseKey: item.caseKey ?? undefined, already: true };
   if (!item.rawSha256) {
     throw new QuarantineRetryError(
-      `${id} was too big to fetch, so only its headers were kept: raise IMAP_MAX_MESSAGE_BYTES and reset the mailbox cursor, or save the message from the mailbox and run tocsin ingest on it.`,
+      `${id} was too big to fetch, so only its headers were kept: raise IMAP_MAX_MESSAGE_BYTES, then save the message from the mailbox and run tocsin ingest on it.`,
     );
   }
   const raw = await getBlob(item.rawSha256);

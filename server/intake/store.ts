@@ -11,6 +11,8 @@ export interface IngestSource {
   uidValidity?: string;
   uid?: number;
   file?: string;
+  /** In the mailbox before the desk first read it, and imported as history (IMAP_HISTORY=archive). */
+  history?: boolean;
 }
 
 export type IngestResult =
@@ -84,12 +86,43 @@ quarantineSchema.index({ state: 1, createdAt: -1 });
 export const Quarantine = mongoose.model('Quarantine', quarantineSchema, 'quarantine');
 export type QuarantineDoc = InferSchemaType<typeof quarantineSchema>;
 
-/** Where the poller is in a mailbox; advanced only after a message's records are durable. */
+/**
+ * Where the poller is in a mailbox; advanced only after a message's records are durable. Made on
+ * the very first connection, with what the mailbox then held (`history`): the messages up to that
+ * UID, in that UIDVALIDITY, are the mailbox's history, read as IMAP_HISTORY said at that moment.
+ */
 export const MailCursor = mongoose.model(
   'MailCursor',
   new Schema(
-    { _id: String, uidValidity: String, lastUid: { type: Number, default: 0 }, lastSyncAt: Date },
+    {
+      _id: String,
+      uidValidity: String,
+      lastUid: { type: Number, default: 0 },
+      lastSyncAt: Date,
+      history: {
+        type: new Schema(
+          { uidValidity: String, upTo: Number, mode: String, since: Date, at: Date, messages: Number },
+          { _id: false },
+        ),
+        default: undefined,
+      },
+    },
     { versionKey: false },
   ),
   'mail_cursors',
 );
+
+export type HistoryMode = 'archive' | 'open' | 'skip';
+
+/** The history a mailbox's first connection found, as its cursor keeps it. */
+export interface MailboxHistory {
+  uidValidity: string;
+  /** The highest UID then: every message up to it is history. */
+  upTo: number;
+  mode: HistoryMode;
+  /** Mail received before this day is left in the mailbox. */
+  since?: Date;
+  /** When the first connection was made: after a renumbering, what arrived before it is history. */
+  at: Date;
+  messages: number;
+}

@@ -33,6 +33,8 @@ export interface ListedMessage {
   uid: number;
   /** RFC822.SIZE. */
   size: number;
+  /** INTERNALDATE: when the mailbox received the message. */
+  receivedAt?: Date;
 }
 
 export interface FetchedMessage {
@@ -120,13 +122,17 @@ export class ImapSession {
     return String((this.client.mailbox as MailboxObject).uidValidity);
   }
 
-  /** The messages after `lastUid`, in UID order, with their sizes. */
+  /** The messages after `lastUid`, in UID order, with their sizes and arrival times. */
   async listAfter(lastUid: number): Promise<ListedMessage[]> {
     if ((this.client.mailbox as MailboxObject).exists === 0) return [];
-    const listed = await this.client.fetchAll(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true });
+    const listed = await this.client.fetchAll(
+      `${lastUid + 1}:*`,
+      { uid: true, size: true, internalDate: true },
+      { uid: true },
+    );
     return listed
       .filter((m) => m.uid > lastUid)
-      .map((m) => ({ uid: m.uid, size: m.size ?? 0 }))
+      .map((m) => ({ uid: m.uid, size: m.size ?? 0, receivedAt: internalDate(m.internalDate) }))
       .sort((a, b) => a.uid - b.uid);
   }
 

@@ -157,6 +157,8 @@ export async function newMailbox(rig: Rig, prefix: string): Promise<ImapConfig> 
     user,
     password,
     mailbox: 'INBOX',
+    // What a test puts in a fresh mailbox is new mail to it, not the mailbox's history.
+    history: { mode: 'open' },
     maxMessageBytes: 25 * 1024 * 1024,
     leaseSeconds: 30,
   };

@@ -18,7 +18,8 @@ import { smtpTransport } from '../../server/mail/transport';
 import { Intake } from '../../server/intake/ingest';
 import { type ConversationSettings } from '../../server/conversation/settings';
 import type { VerdictOptions } from '../../server/mail/verdict';
-import { MailboxPoller, type PollerOptions } from '../../server/intake/poller';
+import { MailboxPoller } from '../../server/intake/poller';
+import type { PollerOptions } from '../../server/intake/poller-settings';
 import { databaseUri, uniqueName } from './env';
 
 /**

@@ -41,6 +41,8 @@ export async function newMailbox(prefix = 'desk', overrides: Partial<ImapConfig>
     user,
     password,
     mailbox: 'INBOX',
+    // What a test puts in a fresh mailbox is new mail to it, not the mailbox's history.
+    history: { mode: 'open' },
     maxMessageBytes: 25 * 1024 * 1024,
     leaseSeconds: 5,
     ...overrides,

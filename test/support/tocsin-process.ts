@@ -45,6 +45,8 @@ export function imapEnv(box: ImapConfig): Record<string, string> {
     IMAP_USER: box.user,
     ...(box.oauth ? oauthEnv('IMAP', box.oauth) : { IMAP_PASSWORD: box.password ?? '' }),
     IMAP_MAILBOX: box.mailbox,
+    IMAP_HISTORY: box.history.mode,
+    ...(box.history.since ? { IMAP_HISTORY_SINCE: box.history.since.toISOString().slice(0, 10) } : {}),
     IMAP_LEASE_SECONDS: String(box.leaseSeconds),
     IMAP_MAX_MESSAGE_BYTES: String(box.maxMessageBytes),
   };

@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       user: 'desk',
       password: 'imap-pw-Zq81',
       mailbox: 'INBOX',
+      history: { mode: 'archive', since: undefined },
       maxMessageBytes: 25 * 1024 * 1024,
       leaseSeconds: 30,
     });
@@ -284,6 +285,7 @@ describe('secrets', () => {
         secure: true,
         user: 'desk',
         auth: 'password',
+        history: 'archive',
         mailbox: 'INBOX',
       },
       smtp: 'configured',
@@ -341,6 +343,27 @@ describe('loadDotEnv', () => {
       delete process.env.TOCSIN_TEST_ALREADY;
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('loadConfig the mailbox history (IMAP_HISTORY, IMAP_HISTORY_SINCE)', () => {
+  it('when neither is set, then the first connection archives all the mail already there', () => {
+    expect(loadConfig(imapEnv).imap?.history).toEqual({ mode: 'archive', since: undefined });
+  });
+
+  it('when both are set, then the mode and the day (midnight UTC) are taken', () => {
+    const config = loadConfig({ ...imapEnv, IMAP_HISTORY: 'open', IMAP_HISTORY_SINCE: '2024-02-29' });
+    expect(config.imap?.history).toEqual({ mode: 'open', since: new Date('2024-02-29T00:00:00Z') });
+  });
+
+  it.each([
+    [{ IMAP_HISTORY: 'import' }, /^IMAP_HISTORY must be archive, open or skip/],
+    [{ IMAP_HISTORY_SINCE: '01/02/2024' }, /^IMAP_HISTORY_SINCE must be a day, YYYY-MM-DD/],
+    [{ IMAP_HISTORY_SINCE: '2023-02-29' }, /^IMAP_HISTORY_SINCE must be a day of the calendar/],
+  ])('when %j, then start-up stops with one sentence naming the variable', (extra, message) => {
+    const err = configError({ ...imapEnv, ...extra });
+    expect(err.message).toMatch(message);
+    expectOneSentence(err.message);
   });
 });
 

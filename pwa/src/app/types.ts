@@ -71,6 +71,8 @@ export interface CaseSummary {
   acknowledged?: { by: Person; at: string | null } | null;
   /** The case's clocks (server/cases/deadlines.ts), for countdowns. */
   clocks?: Clock[];
+  /** Imported from the mailbox's history on the first connection (IMAP_HISTORY=archive). */
+  history?: boolean;
 }
 
 export interface Clock {

@@ -77,6 +77,12 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
         ) : null}
       </div>
       <h3 id="status-h">Status: {statusLabel(c.status)}</h3>
+      {c.history && c.status === 'Closed' ? (
+        <p class="hint">
+          Imported history: this message was already in the mailbox when Tocsin first read it, so it was filed
+          closed, with no acknowledgement or page. Reopen it to work it as a new report.
+        </p>
+      ) : null}
       {c.allowedStatuses.includes('Closed') && !closeAsNotACase ? (
         <p class="hint">To close it, complete the closure record below.</p>
       ) : null}
