@@ -28,7 +28,7 @@ const out = (line: string) => process.stdout.write(line + '\n');
 async function run(
   argv: string[],
   runtime: () => Promise<Runtime>,
-  config: Pick<Config, 'publicUrl' | 'vapid' | 'vapidSubject' | 'imap'>,
+  config: Pick<Config, 'publicUrl' | 'vapid' | 'vapidSubject' | 'imap' | 'imapFolders'>,
 ): Promise<number> {
   const publicUrl = config.publicUrl;
   const { positionals, values } = parseArgs({
@@ -112,7 +112,7 @@ async function run(
   if (command === 'mailbox' && sub === 'check' && rest.length === 0) {
     if (!config.imap) throw new UsageError('IMAP_HOST is not set: there is no mailbox to check.');
     const { mailboxTokens } = await runtime();
-    const lines = await checkMailbox(config.imap, mailboxTokens);
+    const lines = await checkMailbox(config.imap, mailboxTokens, config.imapFolders);
     for (const line of lines) out(`${line.ok ? 'ok  ' : 'FAIL'} ${line.text}`);
     return lines.every((l) => l.ok) ? 0 : 1;
   }

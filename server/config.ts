@@ -156,6 +156,22 @@ export const VARIABLES = Object.keys(env.shape);
 /** The mailbox intake watches (IMAP_*). */
 export type ImapConfig = MailboxSettings;
 
+/** IMAP_MAILBOX: folders of the one account, comma-separated (`INBOX,Phishing`). */
+function folderList(value: string): string[] {
+  const folders = value.split(',').map((f) => f.trim());
+  if (folders.some((f) => !f))
+    throw new ConfigError(
+      `IMAP_MAILBOX must name folders separated by commas, with no empty name (got ${JSON.stringify(value)}).`,
+    );
+  const twice = folders.find((f, i) => folders.indexOf(f) !== i);
+  if (twice) throw new ConfigError(`IMAP_MAILBOX names the folder ${JSON.stringify(twice)} twice.`);
+  return folders;
+}
+
+/** The settings of each folder intake watches: one poller, cursor and lease each. */
+export const mailboxesOf = (config: Pick<Config, 'imap' | 'imapFolders'>): MailboxSettings[] =>
+  config.imap ? config.imapFolders.map((mailbox) => ({ ...config.imap!, mailbox })) : [];
+
 export interface Config {
   mongodbUri?: string;
   port: number;
@@ -163,7 +179,10 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   playbookFile?: string;
+  /** The mailbox's account and settings, with the first folder of IMAP_MAILBOX. */
   imap?: ImapConfig;
+  /** Every folder of IMAP_MAILBOX, in order: each is watched on its own (mailboxesOf). */
+  imapFolders: string[];
   smtpUrl?: string;
   /** SMTP_AUTH=oauth2: who signs in, and the token client (SMTP_OAUTH_*, else IMAP_OAUTH_*). */
   smtpOauth?: { user: string; client: OAuthClient };
@@ -221,6 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const vars = e as unknown as Record<string, string | undefined>;
   let imap: ImapConfig | undefined;
+  const imapFolders = folderList(e.IMAP_MAILBOX);
   if (e.IMAP_HOST) {
     if (!e.IMAP_USER) throw new ConfigError('IMAP_USER must be set when IMAP_HOST is set.');
     const oauth = e.IMAP_AUTH === 'oauth2' ? oauthClient(vars, 'IMAP', 'IMAP_AUTH=oauth2') : undefined;
@@ -236,7 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       secure: e.IMAP_SECURE,
       user: e.IMAP_USER,
       ...(oauth ? { oauth } : { password: e.IMAP_PASSWORD }),
-      mailbox: e.IMAP_MAILBOX,
+      mailbox: imapFolders[0]!,
       history: {
         mode: e.IMAP_HISTORY,
         since: e.IMAP_HISTORY_SINCE ? new Date(`${e.IMAP_HISTORY_SINCE}T00:00:00Z`) : undefined,
@@ -278,6 +298,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     playbookFile: e.PLAYBOOK_FILE,
     imap,
+    imapFolders: imap ? imapFolders : [],
     smtpUrl: e.SMTP_URL,
     smtpOauth,
     mailFrom: e.MAIL_FROM,
@@ -339,7 +360,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
           auth: config.imap.oauth
             ? `oauth2 (${config.imap.oauth.refreshToken ? 'refresh token' : 'client credentials'})`
             : 'password',
-          mailbox: config.imap.mailbox,
+          mailbox: config.imapFolders.join(','),
           history: config.imap.history.since
             ? `${config.imap.history.mode} since ${config.imap.history.since.toISOString().slice(0, 10)}`
             : config.imap.history.mode,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ConfigError, describeConfig, loadConfig, loadDotEnv } from './config';
+import { ConfigError, describeConfig, loadConfig, loadDotEnv, mailboxesOf } from './config';
 import { startHousekeeping } from './housekeeping';
 import { createApp } from './http/app';
 import { createLogger } from './lib/logger';
@@ -30,17 +30,18 @@ async function main(): Promise<void> {
   const instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const runtime = await openRuntime(config, log, { publish: true, instanceId });
   if (!runtime.outbox) log.warn('SMTP_URL is not set: no acknowledgements or replies are sent');
-  const poller = config.imap
-    ? new MailboxPoller(config.imap, runtime.intake, log, instanceId, {}, runtime.mailboxTokens)
-    : undefined;
-  if (!poller) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
+  // One poller per folder of IMAP_MAILBOX, each with its own IDLE connection, cursor and lease.
+  const pollers = mailboxesOf(config).map(
+    (box) => new MailboxPoller(box, runtime.intake, log, instanceId, {}, runtime.mailboxTokens),
+  );
+  if (!pollers.length) log.warn('IMAP_HOST is not set: mail intake is off; tocsin ingest still works');
 
   const pager = new Pager({ log, keys: () => vapidKeys(config.vapid, config.vapidSubject) });
   const clocks = new ClockScheduler({ pager, playbook: runtime.playbook, log, instanceId });
   const app = createApp({
     pager,
     log,
-    mailbox: () => poller?.status(),
+    mailboxes: () => pollers.map((p) => p.status()),
     conversation: runtime.conversation,
     playbook: runtime.playbook,
     publicUrl: config.publicUrl,
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'listening');
-  poller?.start();
+  pollers.forEach((p) => p.start());
   runtime.outbox?.start();
   clocks.start();
   const stopHousekeeping = startHousekeeping(log);
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     stopHousekeeping();
     server.close();
     server.closeIdleConnections();
-    await poller?.stop();
+    await Promise.all(pollers.map((p) => p.stop()));
     await clocks.stop();
     pager.close();
     await runtime.close();

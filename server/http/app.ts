@@ -18,8 +18,8 @@ import { storedKeyPager, type Pager } from '../push/pager';
 
 export interface AppDeps {
   log: Logger;
-  /** The mailbox poller's status, or undefined when intake is off (no IMAP settings). */
-  mailbox: () => PollerStatus | undefined;
+  /** The status of each folder's poller; none when intake is off (no IMAP settings). */
+  mailboxes: () => PollerStatus[];
   conversation?: ConversationSettings;
   /** The playbook in force (names for the register); the built-in one when not given. */
   playbook?: Playbook;
@@ -85,19 +85,21 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const database = await pingDatabase();
-    const mailbox = deps.mailbox();
-    const mailboxReady =
-      !mailbox ||
-      mailbox.state === 'standby' ||
-      (['idle', 'syncing'].includes(mailbox.state) && !!mailbox.lastSyncAt);
-    const ready = database && mailboxReady;
+    const mailboxes = deps.mailboxes();
+    const folderReady = (m: PollerStatus) =>
+      m.state === 'standby' || (['idle', 'syncing'].includes(m.state) && !!m.lastSyncAt);
+    const ready = database && mailboxes.every(folderReady);
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not-ready',
       database: { ok: database },
-      mailbox: mailbox ?? {
-        state: 'off',
-        note: 'No IMAP settings: intake is off; tocsin ingest still works.',
-      },
+      // The first folder that is not ready, else the first: what a one-line monitor shows.
+      mailbox: mailboxes.find((m) => !folderReady(m)) ??
+        mailboxes[0] ?? {
+          state: 'off',
+          note: 'No IMAP settings: intake is off; tocsin ingest still works.',
+        },
+      /** One line per folder of IMAP_MAILBOX. */
+      mailboxes,
     });
   });
 

@@ -6,7 +6,7 @@ import { MailCursor } from './store';
 /**
  * `tocsin mailbox check`: connects with the configured settings, as the poller would, and says
  * in one line each what it found: the token, the server and what it offers, how it signed in,
- * the folder with its messages, and how far intake has read it. The admin's first command when
+ * each folder with its messages, and how far intake has read it. The admin's first command when
  * reports are not arriving.
  */
 
@@ -18,6 +18,7 @@ export interface CheckLine {
 export async function checkMailbox(
   settings: MailboxSettings,
   tokens: AccessTokens | undefined,
+  folders: string[] = [settings.mailbox],
 ): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
   const say = (ok: boolean, text: string) => lines.push({ ok, text });
@@ -63,31 +64,41 @@ export async function checkMailbox(
     const seen = session.describe();
     say(true, greetingLine(seen));
     say(true, `login: signed in as ${settings.user} with ${seen.signedInWith ?? 'LOGIN'}`);
-    try {
-      await session.openFolder();
-    } catch (err) {
-      say(false, `folder ${settings.mailbox}: could not be opened: ${(err as Error).message}`);
-      return lines;
-    }
-    const count = session.messageCount();
-    const cursor = await MailCursor.findById(mailboxKey(settings)).lean();
-    const uidValidity = session.uidValidity();
-    say(true, `folder ${settings.mailbox}: ${plural(count)}, UIDVALIDITY ${uidValidity}`);
-    if (!cursor) say(true, `history: intake has not read this folder yet; ${firstStart(settings, count)}`);
-    else if (cursor.uidValidity !== uidValidity)
-      say(
-        true,
-        `history: the folder's UIDVALIDITY changed since intake last read it; the next start reads it again and skips what it has; mail from before the first start keeps its treatment`,
-      );
-    else
-      say(
-        true,
-        `history: intake has read up to UID ${cursor.lastUid}, last synced ${cursor.lastSyncAt?.toISOString() ?? 'never'}`,
-      );
+    for (const folder of folders) await checkFolder({ ...settings, mailbox: folder }, session, say);
     return lines;
   } finally {
     session.close();
   }
+}
+
+/** One watched folder: its messages, and how far intake has read it or what its first start does. */
+async function checkFolder(
+  settings: MailboxSettings,
+  session: ImapSession,
+  say: (ok: boolean, text: string) => void,
+): Promise<void> {
+  const folder = settings.mailbox;
+  let status: { messages: number; uidValidity: string };
+  try {
+    status = await session.folderStatus(folder);
+  } catch (err) {
+    say(false, `folder ${folder}: could not be read: ${(err as Error).message}`);
+    return;
+  }
+  const { messages: count, uidValidity } = status;
+  say(true, `folder ${folder}: ${plural(count)}, UIDVALIDITY ${uidValidity}`);
+  const cursor = await MailCursor.findById(mailboxKey(settings)).lean();
+  if (!cursor) say(true, `history of ${folder}: intake has not read it yet; ${firstStart(settings, count)}`);
+  else if (cursor.uidValidity !== uidValidity)
+    say(
+      true,
+      `history of ${folder}: its UIDVALIDITY changed since intake last read it; the next start reads it again and skips what it has; mail from before the first start keeps its treatment`,
+    );
+  else
+    say(
+      true,
+      `history of ${folder}: intake has read up to UID ${cursor.lastUid}, last synced ${cursor.lastSyncAt?.toISOString() ?? 'never'}`,
+    );
 }
 
 const plural = (n: number) => `${n} message${n === 1 ? '' : 's'}`;

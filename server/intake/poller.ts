@@ -163,6 +163,9 @@ export class MailboxPoller {
       synced = true;
       timers.push(setInterval(() => void this.healthCheck(client), this.opts.healthCheckMs));
       await client.closed;
+      // The server ended the session (a BYE, a dropped socket): say so until the next sync.
+      if (!this.stopped)
+        this.lastError ??= `The mailbox server closed the session on ${this.config.mailbox}.`;
     } catch (err) {
       this.fail(err, 'mailbox session failed');
     } finally {

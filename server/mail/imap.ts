@@ -79,7 +79,11 @@ export class ImapSession {
   /** Connects, signs in and opens the folder. */
   async open(): Promise<void> {
     await this.signIn();
-    await this.openFolder();
+    try {
+      await this.openFolder();
+    } catch (err) {
+      throw new FolderOpenError(this.folder, err);
+    }
   }
 
   /** Connects and signs in. */
@@ -91,6 +95,13 @@ export class ImapSession {
     await this.client.mailboxOpen(this.folder);
   }
 
+  /** A folder's message count and UIDVALIDITY (IMAP STATUS), without opening it. */
+  async folderStatus(folder: string): Promise<{ messages: number; uidValidity: string }> {
+    const status = await this.client.status(folder, { messages: true, uidValidity: true });
+    if (!status) throw new Error(`the server answered no STATUS for ${folder}`);
+    return { messages: status.messages ?? 0, uidValidity: String(status.uidValidity ?? '') };
+  }
+
   /** The server's greeting, its capabilities, and the SASL mechanism (or LOGIN) that signed in. */
   describe(): { greeting: string; capabilities: string[]; signedInWith?: string } {
     const auth = (this.client as unknown as { authCapabilities: Map<string, boolean> }).authCapabilities;
@@ -100,11 +111,6 @@ export class ImapSession {
       capabilities: [...this.client.capabilities.keys()],
       signedInWith: used?.replace(/^AUTH=/, ''),
     };
-  }
-
-  /** The folder's message count, as the server told when it was opened. */
-  messageCount(): number {
-    return (this.client.mailbox as MailboxObject).exists;
   }
 
   /** Runs `fn` holding the folder's lock, so that no IDLE or other command runs in between. */
@@ -177,7 +183,23 @@ export const isLoginRefused = (err: unknown): boolean =>
  * One sentence for the admin on why a session could not be opened: the login refused, the
  * connection refused, a name that does not resolve, TLS, a timeout, or what the server said.
  */
+/** The account signed in, but its folder could not be opened (deleted, renamed, no rights). */
+export class FolderOpenError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly reason: unknown,
+  ) {
+    const r = (reason ?? {}) as { serverResponseCode?: string; response?: unknown; message?: string };
+    const said = typeof r.response === 'string' && r.response ? r.response : (r.message ?? String(reason));
+    super(
+      `The folder ${folder} could not be opened${r.serverResponseCode ? ` (${r.serverResponseCode})` : ''}: ${oneLine(said)}.`,
+    );
+    this.name = 'FolderOpenError';
+  }
+}
+
 export function openFailure(err: unknown, account: ImapAccount): string {
+  if (err instanceof FolderOpenError) return err.message;
   const e = (err ?? {}) as {
     code?: unknown;
     serverResponseCode?: string;

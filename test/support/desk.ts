@@ -90,7 +90,7 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
   const publicUrl = (opts.publicUrl ?? ((p) => `http://localhost:${p}`))(port);
   const app = createApp({
     log: testLog,
-    mailbox: () => current?.status(),
+    mailboxes: () => (current ? [current.status()] : []),
     conversation,
     publicUrl,
     mailMember: opts.smtpUrl ? memberMailer(smtpTransport(opts.smtpUrl), mailFrom) : undefined,

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, VARIABLES, describeConfig, loadConfig, loadDotEnv } from '../../server/config';
+import {
+  ConfigError,
+  VARIABLES,
+  describeConfig,
+  loadConfig,
+  loadDotEnv,
+  mailboxesOf,
+} from '../../server/config';
 
 /** Keys of the right shapes (web-push's generateVAPIDKeys gives the same): 65 and 32 bytes. */
 const PUB = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
@@ -344,6 +351,35 @@ describe('loadDotEnv', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('loadConfig several folders (IMAP_MAILBOX)', () => {
+  it('when IMAP_MAILBOX lists folders, then each is watched, the first is the mailbox, and spaces are trimmed', () => {
+    const config = loadConfig({ ...imapEnv, IMAP_MAILBOX: 'INBOX, Phishing ,Reports/Abuse' });
+    expect(config.imapFolders).toEqual(['INBOX', 'Phishing', 'Reports/Abuse']);
+    expect(config.imap?.mailbox).toBe('INBOX');
+    expect(mailboxesOf(config).map((m) => [m.mailbox, m.user])).toEqual([
+      ['INBOX', 'desk'],
+      ['Phishing', 'desk'],
+      ['Reports/Abuse', 'desk'],
+    ]);
+  });
+
+  it('when IMAP is off, then no folder is watched', () => {
+    expect(mailboxesOf(loadConfig({ IMAP_MAILBOX: 'INBOX,Phishing' }))).toEqual([]);
+  });
+
+  it.each([
+    ['INBOX,,Phishing', /^IMAP_MAILBOX must name folders separated by commas, with no empty name/],
+    ['INBOX,Phishing,INBOX', /^IMAP_MAILBOX names the folder "INBOX" twice/],
+  ])(
+    'when IMAP_MAILBOX is %j, then start-up stops with one sentence naming the variable',
+    (value, message) => {
+      const err = configError({ ...imapEnv, IMAP_MAILBOX: value });
+      expect(err.message).toMatch(message);
+      expectOneSentence(err.message);
+    },
+  );
 });
 
 describe('loadConfig the mailbox history (IMAP_HISTORY, IMAP_HISTORY_SINCE)', () => {
