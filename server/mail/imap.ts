@@ -207,7 +207,8 @@ export function openFailure(err: unknown, account: ImapAccount): string {
     message?: string;
   };
   const where = `${account.host}:${account.port}`;
-  const said = typeof e.response === 'string' && e.response ? `: ${oneLine(e.response)}` : '';
+  const words = typeof e.response === 'string' ? serverWords(e.response) : '';
+  const said = words ? `: ${oneLine(words)}` : '';
   if (isLoginRefused(err))
     return `The mailbox server ${where} refused the login for ${account.user}${
       e.serverResponseCode ? ` (${e.serverResponseCode})` : ''
@@ -222,5 +223,9 @@ export function openFailure(err: unknown, account: ImapAccount): string {
     return `The TLS connection to the mailbox server ${where} failed: ${oneLine(e.message ?? code)}.`;
   return `The mailbox session with ${where} failed: ${oneLine(e.message ?? String(err))}.`;
 }
+
+/** A tagged response's text without its tag, status and [CODE] (imapflow gives the whole line). */
+const serverWords = (response: string) =>
+  response.replace(/^[A-Za-z0-9.]+ (?:NO|BAD|OK) /i, '').replace(/^\[[^\]]*\] ?/, '');
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim().replace(/\.$/, '').slice(0, 300);

@@ -124,7 +124,7 @@ export class AccessTokens {
       throw new OAuthError(
         `The token endpoint ${where} refused the ${this.grant.replace('_', '-')} grant (${res.status}${
           code ? ` ${code}` : ''
-        })${detail ? `: ${oneLine(detail)}` : ''}${advice(code, this.grant, this.variables)}`,
+        })${detail ? `: ${clause(detail)}` : ''}${advice(code, this.grant, this.variables)}`,
         code,
         res.status,
       );
@@ -160,6 +160,15 @@ const cause = (err: unknown): string => {
 };
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim().slice(0, 300);
+
+/**
+ * The provider's description as a clause of our one sentence: its first sentence, without the
+ * full stop (Microsoft's go on with a Trace ID, Correlation ID and Timestamp; Google's end in one).
+ */
+const clause = (s: string) =>
+  oneLine(s)
+    .split(/(?<=[.!?]) /)[0]!
+    .replace(/[.!?]+$/, '');
 
 function advice(code: string | undefined, grant: AccessTokens['grant'], variables: string): string {
   if (code === 'invalid_grant' && grant === 'refresh_token')

@@ -38,6 +38,8 @@ export interface RelayedMessage {
   at: Date;
   /** The AUTH user name, when the client logged in. */
   user?: string;
+  /** The bearer token the client signed in with (AUTH XOAUTH2). */
+  accessToken?: string;
   /** The recipients that went into Dovecot over LMTP; the others were only recorded. */
   delivered: string[];
 }
@@ -67,11 +69,16 @@ export interface SmtpRelayOptions {
   port?: number;
   /** Where to deliver; default: the test Dovecot's LMTP listener. */
   lmtp?: { host: string; port: number };
+  /**
+   * Require AUTH XOAUTH2 (as Microsoft 365 and Gmail do): a login is accepted only for a token
+   * that `isLive` says is live for that user; PLAIN and LOGIN are not offered.
+   */
+  xoauth2?: { isLive(token: string, user: string): boolean };
 }
 
 export async function startSmtpRelay(opts: SmtpRelayOptions = {}): Promise<SmtpRelay> {
   const lmtp = opts.lmtp ?? { host: testEnv().imapHost, port: testEnv().lmtpPort };
-  const relay = new Relay(lmtp);
+  const relay = new Relay(lmtp, opts.xoauth2);
   await relay.listen(opts.port ?? 0);
   return relay;
 }
@@ -95,15 +102,20 @@ class Relay implements SmtpRelay {
   private readonly waiters = new Set<Waiter>();
   private readonly server: SMTPServer;
   private closing: Promise<void> | undefined;
+  /** The bearer token of each session that signed in with XOAUTH2. */
+  private readonly tokens = new Map<string, string>();
 
-  constructor(private readonly lmtp: { host: string; port: number }) {
+  constructor(
+    private readonly lmtp: { host: string; port: number },
+    xoauth2?: SmtpRelayOptions['xoauth2'],
+  ) {
     this.server = new SMTPServer({
       name: 'relay.example.test',
       logger: false,
       disabledCommands: ['STARTTLS'],
-      authOptional: true,
+      authOptional: !xoauth2,
       allowInsecureAuth: true,
-      authMethods: ['PLAIN', 'LOGIN'],
+      authMethods: xoauth2 ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
       size: MAX_MESSAGE_BYTES,
       disableReverseLookup: true,
       socketTimeout: SOCKET_TIMEOUT_MS,
@@ -111,7 +123,19 @@ class Relay implements SmtpRelay {
         this.connections++;
         callback();
       },
-      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onAuth: (auth, session, callback) => {
+        if (!xoauth2) return callback(null, { user: auth.username });
+        const token = auth.accessToken ?? '';
+        if (auth.method !== 'XOAUTH2' || !auth.username || !xoauth2.isLive(token, auth.username)) {
+          // What Gmail answers: a JSON challenge, then 535 once the client sends the empty line.
+          return callback(null, {
+            data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' },
+          });
+        }
+        this.tokens.set(session.id, token);
+        callback(null, { user: auth.username });
+      },
+      onClose: (session) => void this.tokens.delete(session.id),
       onRcptTo: (_address, _session, callback) => {
         callback(this.mode === 'reject' ? smtpError(550, 'Recipient rejected (relay in reject mode)') : null);
       },
@@ -195,6 +219,7 @@ class Relay implements SmtpRelay {
       to: session.envelope.rcptTo.map((r) => r.address),
     };
     const user = typeof session.user === 'string' ? session.user : undefined;
+    const accessToken = this.tokens.get(session.id);
     readAll(stream)
       .then((raw) => {
         if (stream.sizeExceeded) return callback(smtpError(552, 'Message exceeds the size limit'));
@@ -207,7 +232,7 @@ class Relay implements SmtpRelay {
             this.held.add(callback);
             return;
           case 'accept':
-            return this.relay({ envelope, raw, at: new Date(), user, delivered: [] }).then(
+            return this.relay({ envelope, raw, at: new Date(), user, accessToken, delivered: [] }).then(
               (message) => callback(null, message),
               (err: unknown) => callback(smtpError(451, `LMTP delivery failed: ${errorText(err)}`)),
             );
