@@ -179,10 +179,6 @@ function internalDate(value: Date | string | undefined): Date | undefined {
 export const isLoginRefused = (err: unknown): boolean =>
   Boolean((err as { authenticationFailed?: boolean } | null)?.authenticationFailed);
 
-/**
- * One sentence for the admin on why a session could not be opened: the login refused, the
- * connection refused, a name that does not resolve, TLS, a timeout, or what the server said.
- */
 /** The account signed in, but its folder could not be opened (deleted, renamed, no rights). */
 export class FolderOpenError extends Error {
   constructor(
@@ -190,7 +186,8 @@ export class FolderOpenError extends Error {
     readonly reason: unknown,
   ) {
     const r = (reason ?? {}) as { serverResponseCode?: string; response?: unknown; message?: string };
-    const said = typeof r.response === 'string' && r.response ? r.response : (r.message ?? String(reason));
+    const words = typeof r.response === 'string' ? serverWords(r.response) : '';
+    const said = words || (r.message ?? String(reason));
     super(
       `The folder ${folder} could not be opened${r.serverResponseCode ? ` (${r.serverResponseCode})` : ''}: ${oneLine(said)}.`,
     );
@@ -198,6 +195,10 @@ export class FolderOpenError extends Error {
   }
 }
 
+/**
+ * One sentence for the admin on why a session could not be opened: the login refused, the
+ * connection refused, a name that does not resolve, TLS, a timeout, or what the server said.
+ */
 export function openFailure(err: unknown, account: ImapAccount): string {
   if (err instanceof FolderOpenError) return err.message;
   const e = (err ?? {}) as {
