@@ -74,13 +74,19 @@ async function messagesIn(box: ImapConfig): Promise<number> {
   }
 }
 
+/** A mailbox holding `n` reports before the desk first connects to it, read to the end. */
+async function firstConnection(mode: HistoryMode, n: number): Promise<{ box: ImapConfig; tag: string }> {
+  const box = await mailbox(mode);
+  const tag = uniqueName(mode);
+  await appendMessages(box, await reports(tag, n));
+  desk.startPoller(box);
+  await caughtUp(box);
+  return { box, tag };
+}
+
 describe('when the desk first connects to a mailbox that already holds mail', () => {
   it('then with IMAP_HISTORY=archive each message is a closed case, out of the inbox, with no acknowledgement or clock', async () => {
-    const box = await mailbox('archive');
-    const tag = uniqueName('arch');
-    await appendMessages(box, await reports(tag, 4));
-    desk.startPoller(box);
-    await caughtUp(box);
+    const { box, tag } = await firstConnection('archive', 4);
 
     const imported = await casesOf(tag);
     expect(imported).toHaveLength(4);
@@ -106,22 +112,14 @@ describe('when the desk first connects to a mailbox that already holds mail', ()
   });
 
   it('then with IMAP_HISTORY=open each message is a draft case in the inbox, acknowledged, as before', async () => {
-    const box = await mailbox('open');
-    const tag = uniqueName('open');
-    await appendMessages(box, await reports(tag, 3));
-    desk.startPoller(box);
-    await caughtUp(box);
+    const { tag } = await firstConnection('open', 3);
     await waitFor('three acknowledgements', async () => acksFor(tag).length === 3, 20_000);
     const opened = await casesOf(tag);
     expect(opened.map((c) => [c.status, c.history])).toEqual(Array(3).fill(['New', false]));
   });
 
   it('then with IMAP_HISTORY=skip nothing there becomes a case, and only later mail does', async () => {
-    const box = await mailbox('skip');
-    const tag = uniqueName('skip');
-    await appendMessages(box, await reports(tag, 3));
-    desk.startPoller(box);
-    await caughtUp(box);
+    const { box, tag } = await firstConnection('skip', 3);
     const later = await laterReport(box, tag);
     expect(later.status).toBe('New');
     expect(await casesOf(tag)).toHaveLength(1);
