@@ -42,6 +42,15 @@ const httpUrl = z
 
 const email = z.string().email('must be an email address such as security@example.org');
 
+/** Comma-separated addresses or @domains, lower-cased. */
+const senderList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()))
+  .refine(
+    (list) => list.every((s) => /^([^\s@]+@|@)[^\s@]+\.[^\s@]+$/.test(s)),
+    'must list addresses or @domains separated by commas, such as alerts@uptime.example,@github.com',
+  );
+
 const authKind = z
   .enum(['password', 'oauth2'], { message: 'must be password or oauth2' })
   .default('password');
@@ -82,6 +91,7 @@ const env = z.object({
     })
     .default('info'),
   PLAYBOOK_FILE: z.string().min(1).optional(),
+  ALERT_SENDERS: senderList.optional(),
 
   IMAP_HOST: z.string().min(1).optional(),
   IMAP_AUTH: authKind,
@@ -179,6 +189,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   playbookFile?: string;
+  /** Monitoring systems' addresses or @domains (ALERT_SENDERS): their mail opens cases. */
+  alertSenders: string[];
   /** The mailbox's account and settings, with the first folder of IMAP_MAILBOX. */
   imap?: ImapConfig;
   /** Every folder of IMAP_MAILBOX, in order: each is watched on its own (mailboxesOf). */
@@ -297,6 +309,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     playbookFile: e.PLAYBOOK_FILE,
+    alertSenders: e.ALERT_SENDERS ?? [],
     imap,
     imapFolders: imap ? imapFolders : [],
     smtpUrl: e.SMTP_URL,

@@ -14,6 +14,7 @@ import { sha256 } from './lib/hash';
 import { AccessTokens, type OAuthClient } from './mail/oauth';
 import { smtpTransport } from './mail/transport';
 import { memberMailer, type MemberMailer } from './auth/member-mail';
+import { alertSourcesOf } from './intake/alerts';
 import { Intake } from './intake/ingest';
 import { type ConversationSettings } from './conversation/settings';
 
@@ -77,7 +78,8 @@ export async function openRuntime(
     verdict: { authservIds: config.authservIds },
     onQueued: () => outbox?.wake(),
   };
-  const intake = new Intake({ playbook, log, conversation });
+  const alertSources = alertSourcesOf(config.alertSenders, playbook.playbook.alertSources);
+  const intake = new Intake({ playbook, log, conversation, alertSources });
   return {
     intake,
     playbook: playbook.playbook,

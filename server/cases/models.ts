@@ -73,6 +73,17 @@ const caseSchema = new Schema(
      * closed, with no acknowledgement, page or clock. Reopened, it is worked as any case.
      */
     history: { type: Boolean, default: false },
+    /**
+     * The case collects a sender's overflow of one UTC hour (a storm: their sixth new case within
+     * an hour and after), with how many messages it holds; a member splits one out to make it a
+     * case of its own.
+     */
+    storm: {
+      type: new Schema({ sender: String, hour: String, messages: Number }, { _id: false }),
+      default: null,
+    },
+    /** Opened by a monitoring system's alert (ALERT_SENDERS, the playbook's alertSources). */
+    alert: { type: Boolean, default: false },
     /** What the case's clocks are reckoned from (server/clocks): kept by each change as it is made. */
     clock: {
       type: new Schema(

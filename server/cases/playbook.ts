@@ -86,6 +86,21 @@ const closureRequirement = z.object({
 });
 
 /**
+ * A monitoring system whose mail opens cases (beside ALERT_SENDERS): the sender (an address, or
+ * `@domain` for the domain and its subdomains), the type and severity of the cases it opens
+ * (else the suggestion's), and a header that names the alert (else its subject, without state
+ * words such as DOWN: or [RESOLVED], does).
+ */
+const alertSource = z.object({
+  sender: z
+    .string()
+    .regex(/^([^\s@]+@|@)[^\s@]+\.[^\s@]+$/, 'a sender is an address, or @ and a domain such as @github.com'),
+  type: typeId.optional(),
+  severity: severityId.optional(),
+  groupHeader: z.string().min(1).optional(),
+});
+
+/**
  * The clocks beside each severity's response time: how often an urgent case needs an update
  * (seed 002: every 30 minutes), the personal-data breach deadline (GDPR Art. 33: 72 hours) and its
  * reminders, and when the post-incident review is due (seed 001: 5 business days for Sev1/2).
@@ -147,10 +162,16 @@ const schema = z
     checklists: z.record(typeId, checklist).default({}),
     closure: z.object({ requirements: z.array(closureRequirement) }).default({ requirements: [] }),
     clocks: clocksSection,
+    alertSources: z.array(alertSource).default([]),
   })
   .superRefine((p, ctx) => {
     const known = new Set(Object.keys(p.types));
-    const refs = [p.defaultType, p.urgentMarkers.typeWhenNothingElseMatches, ...p.rules.map((r) => r.type)];
+    const refs = [
+      p.defaultType,
+      p.urgentMarkers.typeWhenNothingElseMatches,
+      ...p.rules.map((r) => r.type),
+      ...p.alertSources.flatMap((a) => (a.type ? [a.type] : [])),
+    ];
     for (const t of refs)
       if (!known.has(t)) ctx.addIssue({ code: 'custom', message: `unknown case type ${t}` });
     for (const t of Object.keys(p.checklists))
@@ -174,6 +195,7 @@ export type RequiredField = TypeDef['requiredFields'][number];
 export type ChecklistItem = Playbook['checklists'][string][number];
 export type ClosureRequirement = Playbook['closure']['requirements'][number];
 export type ClockSettings = Playbook['clocks'];
+export type AlertSourceRule = Playbook['alertSources'][number];
 
 export const DEFAULT_PLAYBOOK_FILE = path.join(__dirname, 'playbook.default.json');
 

@@ -20,6 +20,10 @@ export interface NewCase {
   links?: { key: string; relation: string }[];
   /** Mail from before the desk read the mailbox (IMAP_HISTORY=archive): the case opens closed. */
   history?: boolean;
+  /** The case collects a sender's overflow of one hour (intake's storm guard). */
+  storm?: { sender: string; hour: string };
+  /** Opened by a monitoring system's alert. */
+  alert?: boolean;
 }
 
 /** Who closes what Tocsin itself closes. */
@@ -53,6 +57,8 @@ export async function ensureCase(c: NewCase, playbook: Playbook): Promise<void> 
         firstSeenAt: c.firstSeenAt,
         participants: c.participants ?? [],
         links: c.links ?? [],
+        ...(c.storm ? { storm: { ...c.storm, messages: 1 } } : {}),
+        ...(c.alert ? { alert: true } : {}),
         ...(c.history
           ? { history: true, closure: { reason: HISTORY_REASON, closedAt: c.firstSeenAt, closedBy: TOCSIN } }
           : {}),

@@ -44,6 +44,12 @@ export function caseJson(doc: CaseDoc, playbook?: Playbook, now = new Date()) {
     firstSeenAt: doc.firstSeenAt,
     /** Imported from the mailbox's history on the first connection, closed (IMAP_HISTORY=archive). */
     history: doc.history ?? false,
+    /** A sender's overflow of one hour (a storm), with how many messages the case holds. */
+    storm: doc.storm
+      ? { sender: doc.storm.sender, hour: doc.storm.hour, messages: doc.storm.messages ?? 0 }
+      : null,
+    /** Opened by a monitoring system's alert (ALERT_SENDERS, the playbook's alertSources). */
+    alert: doc.alert ?? false,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     suggestion: doc.suggestion,

@@ -18,6 +18,7 @@ import { passkeyApiRoutes } from './passkey-routes';
 import type { MemberMailer } from '../auth/member-mail';
 import type { Logger } from '../lib/logger';
 import { asHttpError, intParam, stringParam, wrap, type ApiRoute } from './route-kit';
+import { splitRoute } from './split-route';
 import { triageRoutes } from './triage-routes';
 import type { Pager } from '../push/pager';
 import { pushRoutes } from './push-routes';
@@ -252,6 +253,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     },
     emailHtmlRoute,
     ...triageRoutes(playbook),
+    splitRoute(playbook, deps.conversation),
     ...memberRoutes(deps.publicUrl ?? 'http://localhost'),
     ...pushRoutes(deps.pager),
     ...clockRoutes(playbook),

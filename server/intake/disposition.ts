@@ -1,4 +1,5 @@
 import mongoose, { Schema } from 'mongoose';
+import { reserveCaseKey } from '../cases/keys';
 import { Case } from '../cases/models';
 import type { MailIdentity } from '../conversation/identity';
 import { ThreadRef } from '../conversation/models';
@@ -10,7 +11,9 @@ import { LINKING_TYPES, indicatorId, type Indicator } from '../mail/indicators';
 import { isOurMessageId } from '../mail/message-ids';
 import type { ParsedMessage } from '../mail/parse';
 import type { SenderVerdict } from '../mail/verdict';
-import { ackAllowed, openingAllowed } from './sender-limits';
+import { alertGroupId, readAlert, type AlertSource } from './alerts';
+import { claimGroupCase, latestGroupCase, type GroupCase } from './group-cases';
+import { ackAllowed, openingAllowed, stormSeries } from './sender-limits';
 
 /**
  * Where an inbound message goes: onto an existing case, into a new case, or (for machine mail
@@ -39,7 +42,16 @@ const IndicatorOwner = mongoose.model(
 );
 
 export type ThreadBy =
-  'new' | 'headers' | 'marker' | 'subject-key' | 'body-key' | 'bounce' | 'related-report' | 'breaker';
+  | 'new'
+  | 'headers'
+  | 'marker'
+  | 'subject-key'
+  | 'body-key'
+  | 'bounce'
+  | 'related-report'
+  | 'breaker'
+  | 'storm'
+  | 'alert';
 
 export interface Disposition {
   action: 'open' | 'append' | 'quarantine';
@@ -53,8 +65,15 @@ export interface Disposition {
   /** The outbox record a bounce reports on. */
   bounceOf?: string;
   slotId?: string;
-  notice?: { code: string; message: string };
+  /** A note for the case's timeline; `once` names what it is recorded once for (else the sender). */
+  notice?: { code: string; message: string; once?: string };
   reason?: string;
+  /** The series of messages the case collects (group-cases.ts): an alert's, a storm's. */
+  series?: string;
+  /** The case opened collects a sender's overflow of one hour (a storm). */
+  storm?: { sender: string; hour: string };
+  /** The message is a monitoring system's alert (ALERT_SENDERS, the playbook's alertSources). */
+  alert?: boolean;
   /** Mail from before the desk first read the mailbox (IMAP_HISTORY=archive): opened closed. */
   history?: boolean;
 }
@@ -73,6 +92,12 @@ export interface DispositionInput {
   canSend: boolean;
   /** The message was in the mailbox before the desk first read it, and is imported as history. */
   history?: boolean;
+  /** What the report suggests (cases/suggest.ts): the type a new case's key is reserved with. */
+  suggestion: { type: string; severity: string };
+  /** The suggested severity is urgent (SEV1–2): such a report always opens its own case. */
+  urgent: boolean;
+  /** The sender is a monitoring system's (ALERT_SENDERS, alertSources). */
+  alertSource?: AlertSource;
 }
 
 interface Match {
@@ -86,6 +111,15 @@ export async function decideDisposition(input: DispositionInput): Promise<Dispos
   const sender = parsed.from?.address ?? '';
   const ours = input.identity && parsed.messageId && isOurMessageId(parsed.messageId, input.identity.domain);
   const automated = classification.kind !== 'human' || Boolean(ours);
+
+  // A monitoring system's mail, unless it is our own coming back or fails the sender checks (a
+  // forged alert sender is judged as anyone else).
+  if (input.alertSource && !ours && input.verdict.verdict !== 'fail' && !input.history) {
+    const strong = await strongMatch(input);
+    if (strong)
+      return { action: 'append', caseKey: strong.caseKey, by: strong.by, trusted: true, ack: false };
+    return alertDisposition(input, sender);
+  }
 
   if (automated) {
     const bounce = classification.kind === 'bounce' ? await bounceMatch(parsed, input.raw) : undefined;
@@ -133,20 +167,7 @@ export async function decideDisposition(input: DispositionInput): Promise<Dispos
   if (input.history) return { action: 'open', by: 'new', followUpOf, ack: false, history: true };
 
   const opening = await openingAllowed(sender || 'unknown', input.receivedAt, input.ingestKey);
-  if (!opening.allowed && opening.latestCaseKey) {
-    return {
-      action: 'append',
-      caseKey: opening.latestCaseKey,
-      by: 'breaker',
-      trusted: false,
-      ack: false,
-      slotId: opening.slotId,
-      notice: {
-        code: 'circuit-breaker',
-        message: `${sender || 'This sender'} sent more than 5 new reports within 60 minutes. Tocsin stopped opening cases for them; their further mail is added here.`,
-      },
-    };
-  }
+  if (!opening.allowed && !input.urgent) return stormDisposition(input, sender, opening.slotId);
   return {
     action: 'open',
     by: 'new',
@@ -154,6 +175,89 @@ export async function decideDisposition(input: DispositionInput): Promise<Dispos
     slotId: opening.slotId,
     ack: await maybeAck(input, sender),
   };
+}
+
+/**
+ * A sender's sixth new case within an hour (a loop, a storm) goes into their storm case of this
+ * UTC hour, opened by the first such message: never into an unrelated case. A report that
+ * suggests an urgent severity never comes here; it opens its own case.
+ */
+async function stormDisposition(
+  input: DispositionInput,
+  sender: string,
+  slotId: string,
+): Promise<Disposition> {
+  const { series, hour } = stormSeries(sender || 'unknown', input.receivedAt);
+  const claim = await claimGroupCase(series, 1, ownClaim(input));
+  if (claim.source !== input.ingestKey)
+    return { action: 'append', caseKey: await caseOf(claim), by: 'storm', series, slotId, ack: false };
+  const who = sender || 'This sender';
+  return {
+    action: 'open',
+    by: 'storm',
+    series,
+    storm: { sender: sender || 'unknown', hour },
+    slotId,
+    ack: false,
+    notice: {
+      code: 'storm',
+      message: `${who} sent more than 5 new reports within 60 minutes. Until ${hour.slice(11, 13)}:59 UTC their further mail is collected in this case instead of opening a case for each; a report that suggests SEV1 or SEV2 still opens its own case. Split a message out to make it a case of its own.`,
+    },
+  };
+}
+
+/**
+ * An alert joins the latest case it opened while that case is open; a recovery (UP, RESOLVED)
+ * goes on that case's timeline with a notice suggesting Monitoring; a new firing opens a case
+ * with no acknowledgement, under the same storm rule as a person's reports.
+ */
+async function alertDisposition(input: DispositionInput, sender: string): Promise<Disposition> {
+  const reading = readAlert(input.parsed.subject, input.parsed.headers, input.alertSource!);
+  const series = alertGroupId(sender, reading.group);
+  const latest = await latestGroupCase(series);
+  const own = latest?.opened.source === input.ingestKey;
+  const latestKey = latest && !own ? await caseOf(latest.opened) : undefined;
+  const recovered = reading.recovery && {
+    code: 'alert-recovered',
+    once: input.ingestKey,
+    message: `The monitoring alert reports recovery ("${input.parsed.subject.slice(0, 200)}"). Once the service is confirmed back, move the case to Monitoring.`,
+  };
+  const join = (caseKey: string): Disposition => ({
+    action: 'append',
+    caseKey,
+    by: 'alert',
+    series,
+    alert: true,
+    ack: false,
+    ...(recovered ? { notice: recovered } : {}),
+  });
+  if (latestKey && (reading.recovery || (await isOpen(latestKey)))) return join(latestKey);
+  if (reading.recovery && !own)
+    return {
+      action: 'quarantine',
+      reason: `a recovery notice from the alert sender ${sender}, for an alert that opened no case`,
+    };
+  const opening = await openingAllowed(sender, input.receivedAt, input.ingestKey);
+  if (!opening.allowed && !input.urgent)
+    return { ...(await stormDisposition(input, sender, opening.slotId)), alert: true };
+  const claim = own ? latest!.opened : await claimGroupCase(series, (latest?.n ?? 0) + 1, ownClaim(input));
+  if (claim.source !== input.ingestKey) return join(await caseOf(claim));
+  return { action: 'open', by: 'alert', series, alert: true, slotId: opening.slotId, ack: false };
+}
+
+const ownClaim = (input: DispositionInput): GroupCase => ({
+  source: input.ingestKey,
+  type: input.suggestion.type,
+  at: input.receivedAt,
+});
+
+/** The key of the case a claim's message opens: the same one that message's run reserves. */
+const caseOf = (claim: GroupCase) => reserveCaseKey(claim.type, claim.at, claim.source);
+
+/** Not closed, or not written yet (the message that opens it is still being read). */
+async function isOpen(caseKey: string): Promise<boolean> {
+  const found = await Case.findById(caseKey).select({ status: 1 }).lean<{ status: string }>();
+  return !found || found.status !== 'Closed';
 }
 
 /**

@@ -7,7 +7,7 @@ import {
 } from '../cases/service';
 import { reserveCaseKey } from '../cases/keys';
 import { Case } from '../cases/models';
-import { suggest, type CompiledPlaybook } from '../cases/suggest';
+import { suggest, type CompiledPlaybook, type Suggestion } from '../cases/suggest';
 import { queueAcknowledgement } from '../conversation/acknowledgement';
 import { setDelivery } from '../conversation/outbox';
 import type { ConversationSettings } from '../conversation/settings';
@@ -24,7 +24,8 @@ import { DEFAULT_PARSE_LIMITS, parseMessage, type ParseLimits, type ParsedMessag
 import { senderVerdict, type SenderVerdict, type Verdict } from '../mail/verdict';
 import { claimIndicators, decideDisposition, type Disposition } from './disposition';
 import { holdOversize, holdRaw } from './quarantine';
-import { noteOpening } from './sender-limits';
+import { alertSourceFor, type AlertSource } from './alerts';
+import { countStormMessage, stormSubject } from './storms';
 import { Inbound, MessageIdSeen, type IngestResult, type IngestSource, type InboundRecord } from './store';
 
 /**
@@ -44,6 +45,8 @@ export interface IntakeDeps {
   log: Logger;
   limits?: ParseLimits;
   conversation?: ConversationSettings;
+  /** Monitoring systems whose mail opens cases (ALERT_SENDERS, the playbook's alertSources). */
+  alertSources?: AlertSource[];
 }
 
 export class Intake {
@@ -95,6 +98,8 @@ export class Intake {
     ]);
     const indicators = extractIndicators(forwarded);
     const classification = classifyMessage(parsed);
+    const alertSource = alertSourceFor(parsed.from?.address, this.deps.alertSources ?? []);
+    const suggestion = this.suggestionFor(parsed, alertSource);
     const disposition =
       existing?.route ??
       (await this.keepDisposition(
@@ -111,6 +116,9 @@ export class Intake {
           identity: conversation?.identity,
           canSend: Boolean(conversation?.canSend),
           history: source.history,
+          suggestion,
+          urgent: Boolean(this.deps.playbook.playbook.severities[suggestion.severity]?.urgent),
+          alertSource,
         }),
       ));
 
@@ -166,7 +174,7 @@ export class Intake {
 
     const opened =
       disposition.action === 'open'
-        ? await this.open(key, parsed, inbound, disposition, entry, !existing, verdict.verdict)
+        ? await this.open(key, parsed, inbound, disposition, entry, !existing, verdict.verdict, suggestion)
         : undefined;
     const caseKey = opened?.caseKey ?? disposition.caseKey!;
     if (disposition.action === 'append') await this.append(caseKey, parsed, disposition, entry(caseKey));
@@ -175,7 +183,9 @@ export class Intake {
       indicators.length && (opened?.type ?? (await caseType(caseKey))) === PHISHING_TYPE
         ? claimIndicators(indicators, caseKey)
         : undefined,
-      disposition.slotId ? noteOpening(disposition.slotId, caseKey) : undefined,
+      disposition.series?.startsWith('storm:')
+        ? countStormMessage(disposition.series, key, caseKey)
+        : undefined,
     ]);
     if (disposition.ack && conversation)
       await queueAcknowledgement(conversation, this.deps.playbook.playbook, key, caseKey, parsed);
@@ -198,16 +208,8 @@ export class Intake {
     entry: (caseKey: string) => NewTimelineEntry,
     fresh: boolean,
     verdictOfSender: Verdict,
+    suggestion: Suggestion,
   ): Promise<{ caseKey: string; type: string }> {
-    const suggestion = suggest(
-      {
-        subject: parsed.subject,
-        text: parsed.text,
-        headers: parsed.headers,
-        attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
-      },
-      this.deps.playbook,
-    );
     const caseKey = await reserveCaseKey(suggestion.type, inbound.receivedAt, key, { fresh });
     const sender = parsed.from?.address;
     await Promise.all([
@@ -215,7 +217,7 @@ export class Intake {
         {
           key: caseKey,
           suggestion,
-          subject: parsed.subject,
+          subject: disposition.storm ? stormSubject(disposition.storm) : parsed.subject,
           reporter: parsed.from ?? { name: '', address: '' },
           senderVerdict: verdictOfSender,
           firstSeenAt: inbound.receivedAt,
@@ -225,6 +227,8 @@ export class Intake {
             ? [{ key: disposition.followUpOf, relation: 'possible-follow-up-of' }]
             : [],
           history: disposition.history,
+          storm: disposition.storm,
+          alert: disposition.alert,
         },
         this.deps.playbook.playbook,
       ),
@@ -239,6 +243,7 @@ export class Intake {
             `${sender || 'Someone'} quoted this case's key, but is not part of this conversation and is not a verified sender. Their message opened ${caseKey}, linked as a possible follow-up; it was not added here.`,
           )
         : undefined,
+      disposition.notice ? this.notice(caseKey, sender, disposition.notice) : undefined,
     ]);
     return { caseKey, type: suggestion.type };
   }
@@ -260,15 +265,36 @@ export class Intake {
             lastError: `bounced (${entry._id}): ${parsed.subject}`.slice(0, 500),
           })
         : undefined,
-      disposition.notice
-        ? recordNotice(
-            `notice:${disposition.notice.code}:${caseKey}:${sender ?? ''}`,
-            caseKey,
-            disposition.notice.code,
-            disposition.notice.message,
-          )
-        : undefined,
+      disposition.notice ? this.notice(caseKey, sender, disposition.notice) : undefined,
     ]);
+  }
+
+  /** Once per case and sender, or per what the notice names (`once`). */
+  private notice(caseKey: string, sender: string | undefined, n: NonNullable<Disposition['notice']>) {
+    return recordNotice(`notice:${n.code}:${caseKey}:${n.once ?? sender ?? ''}`, caseKey, n.code, n.message);
+  }
+
+  /** The playbook's suggestion; an alert source's own type and severity, where it gives them, win. */
+  private suggestionFor(parsed: ParsedMessage, alertSource: AlertSource | undefined): Suggestion {
+    const suggestion = suggest(
+      {
+        subject: parsed.subject,
+        text: parsed.text,
+        headers: parsed.headers,
+        attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
+      },
+      this.deps.playbook,
+    );
+    if (!alertSource?.type && !alertSource?.severity) return suggestion;
+    const type = alertSource.type ?? suggestion.type;
+    const severity = (alertSource.severity ??
+      this.deps.playbook.playbook.types[type]?.defaultSeverity ??
+      suggestion.severity) as Suggestion['severity'];
+    return {
+      type,
+      severity,
+      reasons: [`alert source ${alertSource.sender}: ${type} ${severity}`, ...suggestion.reasons],
+    };
   }
 
   /** Keeps the disposition, so that a re-run after a crash carries out the same one. */

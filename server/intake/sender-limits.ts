@@ -8,7 +8,8 @@ import { sha256 } from '../lib/hash';
  * numbered slot by insert (see db/slots.ts):
  *   - the circuit breaker: a sender's (n)th case attempt is refused when the five attempts before
  *     it all arrived within 60 minutes of it, that is when it would be the sixth case within an
- *     hour. A refused attempt still takes a slot, so a loop that keeps going stays tripped;
+ *     hour; the message then goes into the sender's storm case of the hour (disposition.ts). A
+ *     refused attempt still takes a slot, so a loop that keeps going stays tripped;
  *   - acknowledgements: one per sender per 24 hours, counted from the last one sent.
  */
 
@@ -18,10 +19,7 @@ import { sha256 } from '../lib/hash';
  */
 const SenderSlot = mongoose.model(
   'SenderSlot',
-  new Schema(
-    { _id: String, at: { type: Date, required: true }, caseKey: String, ingestKey: String },
-    { versionKey: false },
-  ),
+  new Schema({ _id: String, at: { type: Date, required: true }, ingestKey: String }, { versionKey: false }),
   'sender_slots',
 );
 
@@ -30,9 +28,7 @@ export const ACK_WINDOW_MS = 24 * 60 * 60_000;
 
 const senderId = (address: string) => sha256(address.trim().toLowerCase()).slice(0, 32);
 
-export type OpeningDecision =
-  | { allowed: true; slotId: string }
-  | { allowed: false; slotId: string; latestCaseKey?: string; count: number };
+export type OpeningDecision = { allowed: true; slotId: string } | { allowed: false; slotId: string };
 
 /** Whether this sender may open another case now. Call once per message. */
 export async function openingAllowed(address: string, at: Date, ingestKey: string): Promise<OpeningDecision> {
@@ -40,28 +36,22 @@ export async function openingAllowed(address: string, at: Date, ingestKey: strin
   const slot = (n: number) => `${series}#${n}`;
   const n = await claimNext(series, slot, (id) => SenderSlot.create({ _id: id, at, ingestKey }));
   if (n <= BREAKER.maxCases) return { allowed: true, slotId: slot(n) };
-  // Slots just before this one may still be in flight in a concurrent run, so read a few more
-  // than the five the rule needs: the extra ones only serve to find the latest case.
   const back = await Promise.all(
-    Array.from({ length: Math.min(n - 1, 2 * BREAKER.maxCases) }, (_, i) =>
-      SenderSlot.findById(slot(n - 1 - i)).lean(),
-    ),
+    Array.from({ length: BREAKER.maxCases }, (_, i) => SenderSlot.findById(slot(n - 1 - i)).lean()),
   );
   // Tripped when each of the five attempts before this one arrived within an hour of it, before
   // or after: mail read out of order (a backlog, a moved folder) is judged by arrival time.
-  const close = back
-    .slice(0, BREAKER.maxCases)
-    .every((e) => e && Math.abs(at.getTime() - e.at.getTime()) < BREAKER.windowMs);
-  if (!close) return { allowed: true, slotId: slot(n) };
-
-  // Tripped: the message goes onto the sender's latest case.
-  const latestCaseKey = back.find((s) => s?.caseKey)?.caseKey ?? undefined;
-  return { allowed: false, slotId: slot(n), latestCaseKey, count: BREAKER.maxCases + 1 };
+  const close = back.every((e) => e && Math.abs(at.getTime() - e.at.getTime()) < BREAKER.windowMs);
+  return { allowed: !close, slotId: slot(n) };
 }
 
-/** Ties an opening slot to the case it opened or joined, for later "latest case" lookups. */
-export async function noteOpening(slotId: string, caseKey: string): Promise<void> {
-  await SenderSlot.updateOne({ _id: slotId }, { $set: { caseKey } });
+/**
+ * The storm case a tripped sender's mail goes into: one per sender and UTC hour of arrival, so a
+ * loop that runs all night makes one case an hour, each small enough to read.
+ */
+export function stormSeries(address: string, at: Date): { series: string; hour: string } {
+  const hour = `${at.toISOString().slice(0, 13)}:00Z`;
+  return { series: `storm:${senderId(address)}:${hour.slice(0, 13)}`, hour };
 }
 
 /**

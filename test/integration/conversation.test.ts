@@ -262,37 +262,6 @@ describe('when someone reports a lost laptop by email', () => {
   });
 });
 
-describe('when one sender sends 20 new reports in a row (a mail loop)', () => {
-  it('then five cases open, the rest go onto the latest with a notice, and one acknowledgement is sent', async () => {
-    const sender = `looper-${uniqueName('l')}@example.org`.toLowerCase();
-    const tag = uniqueName('loop');
-    for (let i = 0; i < 20; i++) {
-      const raw = await compose({
-        from: sender,
-        to: rig.deskBox.user,
-        subject: `Ticket ${i} ${tag}`,
-        text: `Message number ${i} about the printer.`,
-      });
-      await rig.send(raw, sender);
-    }
-    const cases = await waitFor(
-      'all 20 messages on cases',
-      async () => {
-        const found = await casesTagged(rig.desk, tag);
-        const total = found.reduce((n, c) => n + inbound(c).length, 0);
-        return total === 20 ? found : null;
-      },
-      60_000,
-      250,
-    );
-    expect(cases).toHaveLength(5);
-    const notices = cases.flatMap((c) => c.timeline.filter((e) => e.notice?.code === 'circuit-breaker'));
-    expect(notices).toHaveLength(1);
-    await new Promise((res) => setTimeout(res, 1500));
-    expect(sentTo(sender)).toHaveLength(1);
-  }, 120_000);
-});
-
 describe('when a report and its follow-up wait in the mailbox together (a catch-up after downtime)', () => {
   it('then the follow-up still joins the report’s case, though both are read in one batch', async () => {
     const box = await newMailbox('catchup');

@@ -56,7 +56,13 @@ export async function startConversationRig(opts: DeskOptions = {}): Promise<Conv
 export interface CaseView {
   key: string;
   type: string;
+  severity: string;
+  status: string;
+  version: number;
   subject: string;
+  reporter: { name: string; address: string };
+  storm: { sender: string; hour: string; messages: number } | null;
+  alert: boolean;
   participants: string[];
   links: { key: string; relation: string }[];
   indicators: { type: string; value: string; display: string; reports: number }[];

@@ -15,6 +15,7 @@ import { createApp } from '../../server/http/app';
 import { loadIdentity, type MailIdentity } from '../../server/conversation/identity';
 import { OutboxWorker, type OutboxOptions } from '../../server/conversation/outbox';
 import { smtpTransport } from '../../server/mail/transport';
+import { alertSourcesOf } from '../../server/intake/alerts';
 import { Intake } from '../../server/intake/ingest';
 import { type ConversationSettings } from '../../server/conversation/settings';
 import type { VerdictOptions } from '../../server/mail/verdict';
@@ -61,6 +62,10 @@ export interface DeskOptions {
    */
   publicUrl?: (port: number) => string;
   linkLimits?: { perAddress: Limit; perIp: Limit };
+  /** ALERT_SENDERS: monitoring systems whose mail opens cases. */
+  alertSenders?: string[];
+  /** PLAYBOOK_FILE: a playbook of the test's own (the built-in one when unset). */
+  playbookFile?: string;
 }
 
 export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
@@ -78,7 +83,13 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
     verdict: { authservIds: opts.authservIds ?? [], resolver: opts.resolver },
     onQueued: () => outbox?.wake(),
   };
-  const intake = new Intake({ playbook: compilePlaybook(loadPlaybook()), log: testLog, conversation });
+  const playbook = loadPlaybook(opts.playbookFile);
+  const intake = new Intake({
+    playbook: compilePlaybook(playbook),
+    log: testLog,
+    conversation,
+    alertSources: alertSourcesOf(opts.alertSenders ?? [], playbook.alertSources),
+  });
   outbox?.start();
   const pollers: MailboxPoller[] = [];
   let current: MailboxPoller | undefined;
@@ -92,6 +103,7 @@ export async function startDesk(opts: DeskOptions = {}): Promise<Desk> {
     log: testLog,
     mailboxes: () => (current ? [current.status()] : []),
     conversation,
+    playbook,
     publicUrl,
     mailMember: opts.smtpUrl ? memberMailer(smtpTransport(opts.smtpUrl), mailFrom) : undefined,
     linkLimits: opts.linkLimits,

@@ -73,6 +73,10 @@ export interface CaseSummary {
   clocks?: Clock[];
   /** Imported from the mailbox's history on the first connection (IMAP_HISTORY=archive). */
   history?: boolean;
+  /** A sender's overflow of one hour (a storm), with how many messages the case holds. */
+  storm?: { sender: string; hour: string; messages: number } | null;
+  /** Opened by a monitoring system's alert. */
+  alert?: boolean;
 }
 
 export interface Clock {

@@ -75,6 +75,13 @@ export const caseWrites = {
     path: casePath(c.key, '/vendor-updates'),
     body: { version: c.version, ...update },
   }),
+  split: (c: CaseDetail, entryId: string): CaseWrite => ({
+    caseKey: c.key,
+    label: 'Split into a case of its own',
+    method: 'POST',
+    path: casePath(c.key, '/split'),
+    body: { version: c.version, entryId },
+  }),
   checklist: (c: CaseDetail, item: { id: string; label: string }, done: boolean): CaseWrite => ({
     caseKey: c.key,
     label: `${done ? 'Tick' : 'Untick'}: ${item.label}`,

@@ -5,14 +5,18 @@ import type { JSX } from 'preact';
 import type { AlertEntry, CaseDetail, TimelineEntry } from '../types';
 
 /** The case's story, oldest first: mail in and out, notes, changes, vendor updates, ticks, alerts. */
-export function Timeline({ c }: { c: CaseDetail }) {
+export function Timeline({ c, onSplit }: { c: CaseDetail; onSplit?: (entryId: string) => void }) {
+  // The first received email opened the case and stays, unless the case only holds a storm.
+  const opening = c.storm
+    ? undefined
+    : c.timeline.find((e) => e.kind === 'email' && e.email?.direction === 'in')?.id;
   return (
     <section class="card" aria-labelledby="timeline-h">
       <h2 id="timeline-h">Timeline</h2>
       <ol class="timeline">
         {c.timeline.map((e) => (
           <li key={e.id} class={`entry entry-${e.kind}`}>
-            <Entry c={c} e={e} />
+            <Entry c={c} e={e} onSplit={onSplit && e.id !== opening ? onSplit : undefined} />
           </li>
         ))}
       </ol>
@@ -27,7 +31,7 @@ const fieldName = (f: string) =>
       ? f.slice(7)
       : f;
 
-function Entry({ c, e }: { c: CaseDetail; e: TimelineEntry }) {
+function Entry({ c, e, onSplit }: { c: CaseDetail; e: TimelineEntry; onSplit?: (entryId: string) => void }) {
   const meta = (
     <p class="meta">
       <time dateTime={e.at}>{when(e.at)}</time>
@@ -36,7 +40,15 @@ function Entry({ c, e }: { c: CaseDetail; e: TimelineEntry }) {
   );
   // Every entry read back from the database carries an (empty) email part: only kind tells.
   if (e.kind === 'email' && e.email)
-    return <EmailView caseKey={c.key} entryId={e.id} email={e.email} at={e.at} />;
+    return (
+      <EmailView
+        caseKey={c.key}
+        entryId={e.id}
+        email={e.email}
+        at={e.at}
+        onSplit={onSplit && e.email.direction === 'in' ? () => onSplit(e.id) : undefined}
+      />
+    );
   if (e.kind === 'note' && e.note)
     return (
       <>

@@ -83,6 +83,14 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
           closed, with no acknowledgement or page. Reopen it to work it as a new report.
         </p>
       ) : null}
+      {c.storm ? (
+        <p class="hint">
+          Storm: {c.storm.sender} sent more than five new reports within an hour, so their further mail of
+          this hour ({c.storm.messages} {c.storm.messages === 1 ? 'message' : 'messages'}) is collected here.
+          A report that suggests SEV1 or SEV2 still opens its own case; split any other message below into a
+          case of its own.
+        </p>
+      ) : null}
       {c.allowedStatuses.includes('Closed') && !closeAsNotACase ? (
         <p class="hint">To close it, complete the closure record below.</p>
       ) : null}

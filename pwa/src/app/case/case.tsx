@@ -15,7 +15,8 @@ import { conflicts, say, useCell } from '../store';
 import { typeName, usePlaybook } from '../playbook';
 import { statusLabel, type CaseDetail } from '../types';
 import { ErrorText, Freshness, ScreenFrame, SenderBadge, useLoad } from '../ui/ui';
-import { casePath, writeCase } from '../writes';
+import { caseHref, go } from '../navigation';
+import { caseWrites, casePath, writeCase } from '../writes';
 import './case.css';
 
 export function CaseScreen(props: { caseKey: string }) {
@@ -43,7 +44,12 @@ export function CaseScreen(props: { caseKey: string }) {
   const apply: Apply = async (w) => {
     const result = await writeCase(w);
     if (result.state === 'done') {
-      const body = result.body as Partial<CaseDetail> | undefined;
+      const body = result.body as (Partial<CaseDetail> & { splitFrom?: { key: string } }) | undefined;
+      if (body?.splitFrom && body.key) {
+        say(`${w.label}: done, ${body.key} opened.`);
+        go(caseHref(body.key));
+        return;
+      }
       if (body && body.key === key && Array.isArray(body.timeline)) setCase(body as CaseDetail);
       else loaded.reload();
       say(`${w.label}: done.`);
@@ -111,7 +117,7 @@ function CaseBody({ c, apply }: { c: CaseDetail; apply: Apply }) {
       <Checklist c={c} apply={apply} />
       <BreachRecord c={c} apply={apply} />
       <ReviewRecord c={c} apply={apply} />
-      <Timeline c={c} />
+      <Timeline c={c} onSplit={(entryId) => void apply(caseWrites.split(c, entryId))} />
       <Closure c={c} apply={apply} />
       <Compose c={c} apply={apply} />
     </>

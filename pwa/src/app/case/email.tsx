@@ -7,7 +7,14 @@ import type { EmailEntry } from '../types';
  * shown in a sandboxed iframe (no scripts, no same-origin), with remote images blocked until the
  * member asks for them. Plain text is shown as text, so every link shows its real target.
  */
-export function EmailView(props: { caseKey: string; entryId: string; email: EmailEntry; at: string }) {
+export function EmailView(props: {
+  caseKey: string;
+  entryId: string;
+  email: EmailEntry;
+  at: string;
+  /** Takes this email out into a case of its own. */
+  onSplit?: () => void;
+}) {
   const { email } = props;
   const [images, setImages] = useState(false);
   const incoming = email.direction === 'in';
@@ -79,6 +86,13 @@ export function EmailView(props: { caseKey: string; entryId: string; email: Emai
             </li>
           ))}
         </ul>
+      ) : null}
+      {props.onSplit ? (
+        <p class="actions">
+          <button type="button" class="secondary small" onClick={props.onSplit}>
+            Split into a case of its own
+          </button>
+        </p>
       ) : null}
     </>
   );

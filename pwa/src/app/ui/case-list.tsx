@@ -32,8 +32,18 @@ export function CaseList(props: { cases: CaseSummary[]; empty: string; showStatu
               ) : (
                 <span class="subject">{c.subject || '(no subject)'}</span>
               )}
-              {(c.senderVerdict && c.senderVerdict !== 'none') || waiting || hasClockLine(c) ? (
+              {(c.senderVerdict && c.senderVerdict !== 'none') ||
+              waiting ||
+              hasClockLine(c) ||
+              c.storm ||
+              c.alert ? (
                 <span class="row-bottom">
+                  {c.storm ? (
+                    <span class="badge warn">
+                      Storm · {c.storm.messages} {c.storm.messages === 1 ? 'message' : 'messages'}
+                    </span>
+                  ) : null}
+                  {c.alert ? <span class="badge">Monitoring alert</span> : null}
                   <ClockBadge c={c} />
                   <SenderBadge verdict={c.senderVerdict} />
                   {waiting ? <span class="badge pending">{waiting} pending</span> : null}
