@@ -166,14 +166,17 @@ const schema = z
   })
   .superRefine((p, ctx) => {
     const known = new Set(Object.keys(p.types));
-    const refs = [
-      p.defaultType,
-      p.urgentMarkers.typeWhenNothingElseMatches,
-      ...p.rules.map((r) => r.type),
-      ...p.alertSources.flatMap((a) => (a.type ? [a.type] : [])),
-    ];
+    const refs = [p.defaultType, p.urgentMarkers.typeWhenNothingElseMatches, ...p.rules.map((r) => r.type)];
     for (const t of refs)
       if (!known.has(t)) ctx.addIssue({ code: 'custom', message: `unknown case type ${t}` });
+    p.alertSources.forEach((a, i) => {
+      if (a.type && !known.has(a.type))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alertSources', i, 'type'],
+          message: `unknown case type ${a.type}`,
+        });
+    });
     for (const t of Object.keys(p.checklists))
       if (!known.has(t))
         ctx.addIssue({ code: 'custom', path: ['checklists', t], message: `unknown case type ${t}` });

@@ -3,7 +3,7 @@ import { isTransientDbError } from '../db/connection';
 import type { Logger } from '../lib/logger';
 import { backoffDelay } from '../lib/backoff';
 import { mapPool } from '../lib/pool';
-import { mayFollowUp, sizeBatches } from '../mail/batching';
+import { mayFollowUp, senderKey, sizeBatches } from '../mail/batching';
 import {
   ImapSession,
   isLoginRefused,
@@ -290,14 +290,18 @@ export class MailboxPoller {
     let failure: unknown;
     // Messages run a few at a time, in UID order. One that may belong to an earlier message's
     // case (a reply, a forward) first waits for every earlier message of the batch, so a
-    // follow-up read in the same catch-up as its report still finds the report's case.
+    // follow-up read in the same catch-up as its report still finds the report's case; one from
+    // the sender of earlier ones waits for theirs (an alert's recovery after its firing).
     const settled: Promise<void>[] = [];
+    const senders = work.map((uid) => senderKey(fetched.get(uid)!.raw));
     await mapPool(
       work.map((uid, index) => ({ uid, index })),
       this.opts.concurrency,
       async ({ uid, index }) => {
         const { raw, receivedAt } = fetched.get(uid)!;
-        const earlier = mayFollowUp(raw) ? settled.slice(0, index) : [];
+        const earlier = mayFollowUp(raw)
+          ? settled.slice(0, index)
+          : settled.filter((_, i) => i < index && senders[i] !== undefined && senders[i] === senders[index]);
         const run = (async () => {
           await Promise.all(earlier);
           if (failure) return;

@@ -30,3 +30,16 @@ export function mayFollowUp(raw: Buffer): boolean {
     /message\/rfc822/i.test(raw.subarray(0, 1024 * 1024).toString('latin1'))
   );
 }
+
+/**
+ * The address in a message's From header, lower-cased, read cheaply from the raw head: messages
+ * of one sender are ingested in order (an alert before its recovery, a storm in arrival order).
+ */
+export function senderKey(raw: Buffer): string | undefined {
+  const head = splitRaw(raw).head.subarray(0, 65_536).toString('latin1');
+  const from = /^from:((?:.*)(?:\r?\n[ \t].*)*)/im.exec(head)?.[1];
+  if (!from) return undefined;
+  const address =
+    /<([^<>\s]+@[^<>\s]+)>/.exec(from)?.[1] ?? /([^\s<>"(),;:]+@[^\s<>"(),;:]+)/.exec(from)?.[1];
+  return address?.toLowerCase();
+}

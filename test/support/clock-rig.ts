@@ -258,7 +258,7 @@ export const lines = (kind: string, ...names: string[]) => names.map((n) => `${k
  * The jest lifecycle of a clock test file: one local push service for the file, and a fresh desk
  * with its cast for each test, handed to `use` before the test runs.
  */
-export function eachTestAClockRig(use: (rig: ClockRig) => void): void {
+export function eachTestAClockRig(use: (rig: ClockRig) => void, opts: DeskOptions = {}): void {
   let push: PushService;
   let rig: ClockRig | undefined;
   beforeAll(async () => {
@@ -266,7 +266,7 @@ export function eachTestAClockRig(use: (rig: ClockRig) => void): void {
   });
   afterAll(() => push.close());
   beforeEach(async () => {
-    rig = await ClockRig.start(push);
+    rig = await ClockRig.start(push, opts);
     use(rig);
   });
   afterEach(() => rig?.stop());

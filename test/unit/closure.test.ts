@@ -283,6 +283,7 @@ describe('loadPlaybook: checklists and closure', () => {
   type Data = {
     checklists?: Record<string, { id: string; label: string }[]>;
     closure?: { requirements: Record<string, unknown>[] };
+    alertSources?: Record<string, unknown>[];
   };
 
   const write = (name: string, edit: (data: Data) => void): string => {
@@ -332,6 +333,30 @@ describe('loadPlaybook: checklists and closure', () => {
     expect(() => loadPlaybook(file)).toThrow(
       `PLAYBOOK_FILE ${file} is invalid at closure.requirements.2.types: unknown case type XYZ.`,
     );
+  });
+
+  it('when an alert source names an unknown type or no real sender, then PlaybookError names the source', () => {
+    const unknownType = write('alert-type.json', (data) => {
+      data.alertSources = [{ sender: '@github.com' }, { sender: 'alerts@uptime.example', type: 'XYZ' }];
+    });
+    expect(() => loadPlaybook(unknownType)).toThrow(
+      `PLAYBOOK_FILE ${unknownType} is invalid at alertSources.1.type: unknown case type XYZ.`,
+    );
+    const noSender = write('alert-sender.json', (data) => {
+      data.alertSources = [{ sender: 'github.com', severity: 'SEV2' }];
+    });
+    expect(() => loadPlaybook(noSender)).toThrow(
+      `PLAYBOOK_FILE ${noSender} is invalid at alertSources.0.sender: a sender is an address, or @ and a domain such as @github.com.`,
+    );
+    const good = write('alert-good.json', (data) => {
+      data.alertSources = [
+        { sender: '@github.com', type: 'INC', severity: 'SEV2', groupHeader: 'X-GitHub-Alert' },
+      ];
+    });
+    expect(loadPlaybook(good).alertSources).toEqual([
+      { sender: '@github.com', type: 'INC', severity: 'SEV2', groupHeader: 'X-GitHub-Alert' },
+    ]);
+    expect(loadPlaybook(DEFAULT_PLAYBOOK_FILE).alertSources).toEqual([]);
   });
 
   it('when a closure requirement names a field that is not a closure field, then PlaybookError refuses it', () => {

@@ -403,6 +403,28 @@ describe('loadConfig the mailbox history (IMAP_HISTORY, IMAP_HISTORY_SINCE)', ()
   });
 });
 
+describe('loadConfig the monitoring systems (ALERT_SENDERS)', () => {
+  it('when unset, then no sender is an alert sender', () => {
+    expect(loadConfig({}).alertSenders).toEqual([]);
+  });
+
+  it('when addresses and @domains are listed, then each is taken lower-cased and trimmed', () => {
+    expect(loadConfig({ ALERT_SENDERS: ' Alerts@Uptime.example , @GitHub.com' }).alertSenders).toEqual([
+      'alerts@uptime.example',
+      '@github.com',
+    ]);
+  });
+
+  it.each([['github.com'], ['alerts@uptime.example,,@github.com'], ['@localhost'], ['a b@example.org']])(
+    'when ALERT_SENDERS is %j, then start-up stops with one sentence naming it',
+    (value) => {
+      const err = configError({ ALERT_SENDERS: value });
+      expect(err.message).toMatch(/^ALERT_SENDERS must list addresses or @domains separated by commas/);
+      expectOneSentence(err.message);
+    },
+  );
+});
+
 describe('loadConfig OAuth 2.0 (IMAP_AUTH, SMTP_AUTH)', () => {
   const oauthImap = {
     IMAP_HOST: 'outlook.office365.com',
