@@ -8,14 +8,14 @@ import { addGroupMember, removeGroupMember } from './group-cases';
  * crash) counts once, and a message split out is counted out.
  */
 export async function countStormMessage(series: string, ingestKey: string, caseKey: string): Promise<void> {
-  await setCount(caseKey, await addGroupMember(series, 1, ingestKey));
+  // Counts read by concurrent runs arrive in any order: the highest is the latest.
+  const messages = await addGroupMember(series, 1, ingestKey);
+  await Case.updateOne({ _id: caseKey }, { $max: { 'storm.messages': messages } });
+  await noteCaseChanged(caseKey);
 }
 
 export async function uncountStormMessage(series: string, ingestKey: string, caseKey: string): Promise<void> {
-  await setCount(caseKey, await removeGroupMember(series, 1, ingestKey));
-}
-
-async function setCount(caseKey: string, messages: number): Promise<void> {
+  const messages = await removeGroupMember(series, 1, ingestKey);
   await Case.updateOne({ _id: caseKey }, { $set: { 'storm.messages': messages } });
   await noteCaseChanged(caseKey);
 }

@@ -6,6 +6,10 @@ import {
   type CaseView,
   type ConversationRig,
 } from '../support/conversation';
+import { loadPlaybook } from '../../server/cases/playbook';
+import { compilePlaybook } from '../../server/cases/suggest';
+import { Intake } from '../../server/intake/ingest';
+import { testLog } from '../support/desk';
 import { uniqueName } from '../support/env';
 import { parseMessage } from '../../server/mail/parse';
 import { compose } from '../support/mail';
@@ -211,5 +215,60 @@ describe('when a busy sender reports the public website down after five small re
     });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('opening-entry');
+  });
+});
+
+describe('when two instances read one sender’s storm and one alert’s repeats at the same time', () => {
+  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+  const other = () =>
+    new Intake({
+      playbook: compilePlaybook(loadPlaybook()),
+      log: testLog,
+      alertSources: [{ sender: 'checks@uptime.example' }],
+    });
+
+  it('then five cases and one storm case open, holding every message once', async () => {
+    const sender = `racer-${uniqueName('r')}@example.org`.toLowerCase();
+    const raws = await Promise.all(
+      Array.from({ length: 14 }, (_, i) =>
+        compose({ from: sender, subject: `Race ${i}`, text: `Report ${i}.` }),
+      ),
+    );
+    const instances = [rig.desk.intake, other()];
+    const results = await Promise.all(
+      raws.map((raw, i) =>
+        instances[i % 2]!.ingestOrQuarantine(raw, { kind: 'file', receivedAt: new Date(hour + i * 1000) }),
+      ),
+    );
+    expect(results.map((r) => r.outcome).filter((o) => o !== 'created' && o !== 'appended')).toEqual([]);
+    const cases = await casesOf(sender, 14);
+    expect(cases.filter((c) => !c.storm)).toHaveLength(5);
+    const storms = cases.filter((c) => c.storm);
+    expect(storms).toHaveLength(1);
+    expect(storms[0]!.storm!.messages).toBe(9);
+  });
+
+  it('then an alert read twice at once opens one case', async () => {
+    const tag = uniqueName('race');
+    const raws = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        compose({
+          from: 'checks@uptime.example',
+          subject: `DOWN: ${tag}`,
+          text: `Check ${i} failed.`,
+          headers: { 'Auto-Submitted': 'auto-generated' },
+        }),
+      ),
+    );
+    const instances = [other(), other()];
+    const results = await Promise.all(
+      raws.map((raw, i) =>
+        instances[i % 2]!.ingestOrQuarantine(raw, { kind: 'file', receivedAt: new Date(hour) }),
+      ),
+    );
+    const keys = new Set(results.map((r) => ('caseKey' in r ? r.caseKey : r.outcome)));
+    expect(keys.size).toBe(1);
+    const [c] = await casesTagged(rig.desk, tag);
+    expect(inbound(c!)).toHaveLength(4);
   });
 });
