@@ -19,8 +19,6 @@ const GroupCaseModel = mongoose.model(
       source: { type: String, required: true },
       type: { type: String, required: true },
       at: { type: Date, required: true },
-      /** The ingest keys of the messages the case holds, where they are counted (storms). */
-      members: { type: [String], default: undefined },
     },
     { versionKey: false },
   ),
@@ -58,21 +56,4 @@ export async function claimGroupCase(series: string, n: number, claim: GroupCase
     if (!isDuplicateKey(err)) throw err;
     return (await GroupCaseModel.findById(`${series}#${n}`).lean<GroupCase>())!;
   }
-}
-
-/** Counts a message into case `n` of the series (once, however often repeated); the new count. */
-export async function addGroupMember(series: string, n: number, ingestKey: string): Promise<number> {
-  return changeMembers(`${series}#${n}`, { $addToSet: { members: ingestKey } });
-}
-
-/** Counts a message out of case `n` of the series (it was split off); the new count. */
-export async function removeGroupMember(series: string, n: number, ingestKey: string): Promise<number> {
-  return changeMembers(`${series}#${n}`, { $pull: { members: ingestKey } });
-}
-
-// An update, then a read: FerretDB's findAndModify takes no projection.
-async function changeMembers(id: string, update: Record<string, unknown>): Promise<number> {
-  await GroupCaseModel.updateOne({ _id: id }, update);
-  const doc = await GroupCaseModel.findById(id).select({ members: 1 }).lean<{ members?: string[] }>();
-  return doc?.members?.length ?? 0;
 }

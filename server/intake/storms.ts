@@ -1,22 +1,44 @@
+import mongoose, { Schema } from 'mongoose';
 import { noteCaseChanged } from '../cases/feed';
 import { Case } from '../cases/models';
-import { addGroupMember, removeGroupMember } from './group-cases';
+import { isDuplicateKey } from '../db/connection';
 
 /**
- * A storm case's count of the messages it holds, shown in the inbox ("Storm · 14 messages"). The
- * members are kept as a set on the storm's claim, so a message counted twice (a re-run after a
- * crash) counts once, and a message split out is counted out.
+ * A storm case's count of the messages it holds, shown in the inbox ("Storm · 14 messages"). Each
+ * message is a record of its own, inserted once by its ingest key, so a message counted twice (a
+ * re-run after a crash) counts once, one split out is counted out, and concurrent runs lose none:
+ * FerretDB applies an update to one document as a read and a write, so two `$addToSet`s or `$inc`s
+ * at once can lose one, but two inserts cannot. Only storms write here, so counting them is cheap.
  */
+const StormMember = mongoose.model(
+  'StormMember',
+  new Schema({ _id: String, series: { type: String, required: true, index: true } }, { versionKey: false }),
+  'storm_members',
+);
+
 export async function countStormMessage(series: string, ingestKey: string, caseKey: string): Promise<void> {
-  // Counts read by concurrent runs arrive in any order: the highest is the latest.
-  const messages = await addGroupMember(series, 1, ingestKey);
-  await Case.updateOne({ _id: caseKey }, { $max: { 'storm.messages': messages } });
-  await noteCaseChanged(caseKey);
+  await StormMember.create({ _id: ingestKey, series }).catch((err: unknown) => {
+    if (!isDuplicateKey(err)) throw err;
+  });
+  await showCount(series, caseKey);
 }
 
 export async function uncountStormMessage(series: string, ingestKey: string, caseKey: string): Promise<void> {
-  const messages = await removeGroupMember(series, 1, ingestKey);
-  await Case.updateOne({ _id: caseKey }, { $set: { 'storm.messages': messages } });
+  await StormMember.deleteOne({ _id: ingestKey });
+  await showCount(series, caseKey);
+}
+
+/**
+ * Writes the count on the case until the case shows what is counted: a concurrent run may write
+ * the count it read a moment earlier over ours, and then this run writes again.
+ */
+async function showCount(series: string, caseKey: string): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const messages = await StormMember.countDocuments({ series });
+    await Case.updateOne({ _id: caseKey }, { $set: { 'storm.messages': messages } });
+    const shown = await Case.findById(caseKey).select({ storm: 1 }).lean<{ storm?: { messages?: number } }>();
+    if (!shown || shown.storm?.messages === (await StormMember.countDocuments({ series }))) break;
+  }
   await noteCaseChanged(caseKey);
 }
 
