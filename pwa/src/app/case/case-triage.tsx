@@ -83,6 +83,13 @@ export function Triage({ c, apply }: { c: CaseDetail; apply: Apply }) {
           closed, with no acknowledgement or page. Reopen it to work it as a new report.
         </p>
       ) : null}
+      {c.alert ? (
+        <p class="hint">
+          Monitoring alert: a monitoring system sent this, so nobody was answered. Repeats of the alert join
+          this case while it is open; when the alert reports recovery, a notice below suggests moving it to
+          Monitoring.
+        </p>
+      ) : null}
       {c.storm ? (
         <p class="hint">
           Storm: {c.storm.sender} sent more than five new reports within an hour, so their further mail of
