@@ -222,16 +222,20 @@ async function alertDisposition(input: DispositionInput, sender: string): Promis
     once: input.ingestKey,
     message: `The monitoring alert reports recovery ("${input.parsed.subject.slice(0, 200)}"). Once the service is confirmed back, move the case to Monitoring.`,
   };
-  const join = (caseKey: string): Disposition => ({
+  // A recovery on a case already closed is kept on its timeline, with nothing to suggest.
+  const join = (caseKey: string, open = true): Disposition => ({
     action: 'append',
     caseKey,
     by: 'alert',
     series,
     alert: true,
     ack: false,
-    ...(recovered ? { notice: recovered } : {}),
+    ...(recovered && open ? { notice: recovered } : {}),
   });
-  if (latestKey && (reading.recovery || (await isOpen(latestKey)))) return join(latestKey);
+  if (latestKey) {
+    const open = await isOpen(latestKey);
+    if (open || reading.recovery) return join(latestKey, open);
+  }
   if (reading.recovery && !own)
     return {
       action: 'quarantine',

@@ -114,8 +114,18 @@ describe('when an uptime check mails that a site is down, then again, then that 
       });
       expect(res.status).toBe(200);
     }
+    // A late recovery goes on the closed case's timeline, and suggests nothing.
+    await alert(UPTIME, `UP: shop ${tag} is not responding`);
+    const closed = await waitForCase(
+      rig.desk,
+      opened.key,
+      (c) => inbound(c).length === 4,
+      'the late recovery',
+    );
+    expect(closed.status).toBe('Closed');
+    expect(closed.timeline.filter((e) => e.notice?.code === 'alert-recovered')).toHaveLength(1);
     await alert(UPTIME, `DOWN: shop ${tag} is not responding`);
-    const cases = await casesWith(tag, 4);
+    const cases = await casesWith(tag, 5);
     expect(cases).toHaveLength(2);
     const fresh = cases.find((c) => c.key !== opened.key)!;
     expect(fresh.status).toBe('New');

@@ -97,6 +97,7 @@ describe('when a member who is not its owner tries every case route of a restric
         'POST /cases/:key/ack',
         'PUT /cases/:key/breach',
         'PUT /cases/:key/review',
+        'POST /cases/:key/split',
       ].sort(),
     );
   });
