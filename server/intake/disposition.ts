@@ -274,8 +274,13 @@ async function maybeAck(input: DispositionInput, sender: string): Promise<boolea
   if (input.history || Date.now() - input.receivedAt.getTime() > ACK_MAX_AGE_MS) return false;
   // Never to ourselves: mail "from" the desk's own address is a loop in the making.
   if (!input.canSend || !sender || sender === input.identity?.from.address.toLowerCase()) return false;
+  // A no-reply address says nobody reads what is sent to it: an acknowledgement would only bounce.
+  if (NO_REPLY.test(sender)) return false;
   return ackAllowed(sender, input.receivedAt, input.ingestKey);
 }
+
+/** `noreply@`, `no-reply+x@`, `do-not-reply@`, `donotreply@`, `bounce-…@` and the like. */
+const NO_REPLY = /^(no-?reply|do-?not-?reply|bounces?)([-+._][^@]*)?@/i;
 
 /** Our headers or our marker: only someone who received our mail (or the sender's) has them. */
 async function strongMatch(input: DispositionInput): Promise<Match | undefined> {

@@ -262,6 +262,29 @@ describe('when someone reports a lost laptop by email', () => {
   });
 });
 
+// A bare noreply@ is machine mail (mail/classify.ts); these variants read as a person's.
+describe('when a report comes from a no-reply address (a booking system, a shop)', () => {
+  it('then it opens a case, and no acknowledgement is sent to the address nobody reads', async () => {
+    const tag = uniqueName('noreply');
+    const domain = `${tag.replace(/[^a-z0-9]/gi, '').toLowerCase()}.example.org`;
+    const senders = [`noreply+bookings@${domain}`, `Do-Not-Reply.shop@${domain}`, `bounce-md_1234@${domain}`];
+    for (const from of senders) {
+      const raw = await compose({
+        from,
+        to: rig.deskBox.user,
+        subject: `Your booking ${tag}`,
+        text: 'Thank you.',
+      });
+      await rig.send(raw, `postmaster@${domain}`);
+    }
+    await waitFor('the three cases', async () =>
+      (await casesTagged(rig.desk, tag)).length === 3 ? true : null,
+    );
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(rig.sentByDesk().filter((m) => m.to.some((to) => to.toLowerCase().endsWith(domain)))).toEqual([]);
+  });
+});
+
 describe('when a report and its follow-up wait in the mailbox together (a catch-up after downtime)', () => {
   it('then the follow-up still joins the report’s case, though both are read in one batch', async () => {
     const box = await newMailbox('catchup');
