@@ -18,11 +18,16 @@
  *       and accessibility (targets ≥ 95 and 100), baseline a one-line static page (pwa.ts).
  *   (f) push: one alert to 1,000 devices (target ≤ 2 s) beside web-push alone, and APPEND of an
  *       urgent report → the on-call member's push (p99 ≤ 2 s) beside a bare IDLE client (push.ts).
+ *   (g) history import: N messages in a fresh mailbox before Tocsin first connects, read once with
+ *       IMAP_HISTORY=archive (closed history cases) and once with open (New cases), each on a fresh
+ *       mailbox and database; messages/s from process start to caught up, peak RSS (history.ts).
  *
  * Env: BENCH_LATENCY_N (default 200), BENCH_REPLY_N (default 100), BENCH_BACKLOG_N (default 5000),
  *      BENCH_REGISTER_N (default 5000, and the other BENCH_REGISTER_* of register.ts); 0 skips a part.
  *      BENCH_PWA=0 skips (e) (and BENCH_PWA_RUNS, BENCH_PWA_CASES, BENCH_PWA_TIMEOUT_S of pwa.ts).
  *      BENCH_PUSH_FANOUT (1000) and BENCH_PUSH_LATENCY_N (30) for (f); 0 and 0 skip it.
+ *      BENCH_HISTORY_N (default 5000; 0 skips (g)), BENCH_HISTORY_TIMEOUT_S (default 300, per mode):
+ *      a mode that does not catch up in time fails the bench.
  *      Only one part: set the others' N to 0 and BENCH_PWA=0, e.g. (f):
  *      BENCH_LATENCY_N=0 BENCH_REPLY_N=0 BENCH_BACKLOG_N=0 BENCH_REGISTER_N=0 BENCH_PWA=0 npm run bench
  *      BENCH_LATENCY_WARMUP (default 3), BENCH_LOAD_CONNECTIONS (default 4), MONGODB_URI (optional),
@@ -30,7 +35,10 @@
  *      still reports its rate, throughput curve and an extrapolation, as a missed target, not a failure
  *      (unless nothing at all was ingested, or something was doubled or lost).
  *      BENCH_TOCSIN_NODE_OPTIONS: NODE_OPTIONS for the Tocsin processes (e.g. --require a profiler hook).
+ *
+ * `npm run bench -- --json FILE` also writes the figures (the BENCH_JSON line) to FILE.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { noise, NoiseMonitor } from './proc';
@@ -52,18 +60,35 @@ import { partReply, printReply, type ReplyResult } from './reply';
 import { REGISTER_TARGET_P99_MS, partRegister, printRegister, type RegisterResult } from './register';
 import { partPwa, printPwa, type PageFigures, type PwaResult } from './pwa';
 import { partPush, printPush, pushSummaryRows, type PushResult } from './push';
+import { historyImportRows, partHistoryImport, type HistoryImportResult } from './history';
+
+/** `--json FILE`: where to write the figures as well (undefined when not asked). */
+function jsonFileArg(argv: string[]): string | undefined {
+  const at = argv.indexOf('--json');
+  if (at === -1) return undefined;
+  const file = argv[at + 1];
+  if (!file || file.startsWith('--')) throw new Error('--json needs a file name');
+  return file;
+}
+
+/** What each part measured; undefined for a part that did not run. */
+interface Parts {
+  latency: LatencyResult | undefined;
+  reply: ReplyResult | undefined;
+  backlog: BacklogResult | undefined;
+  register: RegisterResult | undefined;
+  pwa: PwaResult | undefined;
+  push: PushResult | undefined;
+  historyImport: HistoryImportResult | undefined;
+}
 
 function report(
-  latency: LatencyResult | undefined,
-  reply: ReplyResult | undefined,
-  backlog: BacklogResult | undefined,
-  register: RegisterResult | undefined,
-  pwa: PwaResult | undefined,
-  push: PushResult | undefined,
+  parts: Parts,
   errors: string[],
   totalMs: number,
   noiseSeen: ReturnType<NoiseMonitor['stop']>,
-): void {
+): object {
+  const { latency, reply, backlog, register, pwa, push, historyImport } = parts;
   out('\n=== Tocsin intake benchmark: summary ===');
   const rows: string[][] = [];
   const yes = (met: boolean) => (met ? 'met' : 'MISSED');
@@ -158,6 +183,7 @@ function report(
       ]);
     }
   }
+  if (historyImport) rows.push(...historyImportRows(historyImport));
   if (register) {
     const row = (what: string, s: { p50: number; p99: number; max: number }, perS: number, unit = 'req/s') =>
       `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}, ${perS} ${unit}`;
@@ -228,15 +254,11 @@ function report(
     machine: { cores: os.cpus().length, node: process.version },
     totalS: round(totalMs / 1000, 1),
     noise: noiseSeen,
-    latency,
-    reply,
-    backlog,
-    register,
-    pwa,
-    push,
+    ...parts,
     errors,
   };
   out(`BENCH_JSON ${JSON.stringify(json)}`);
+  return json;
 }
 
 async function main(): Promise<number> {
@@ -248,6 +270,8 @@ async function main(): Promise<number> {
   let register: RegisterResult | undefined;
   let pwa: PwaResult | undefined;
   let push: PushResult | undefined;
+  let historyImport: HistoryImportResult | undefined;
+  const jsonFile = jsonFileArg(process.argv.slice(2));
   let interrupted = false;
   const monitor = new NoiseMonitor(5000);
   process.once('SIGINT', () => {
@@ -267,17 +291,19 @@ async function main(): Promise<number> {
     const pwaOn = process.env.BENCH_PWA !== '0';
     const pushFanout = intEnv('BENCH_PUSH_FANOUT', 1000);
     const pushLatencyN = intEnv('BENCH_PUSH_LATENCY_N', 30);
+    const historyN = intEnv('BENCH_HISTORY_N', 5000);
     const n0 = noise();
     out(
       `Tocsin intake benchmark, run ${RUN_ID}: latency N=${latencyN}, backlog N=${backlogN}, ` +
-        `register N=${registerN}, PWA ${pwaOn ? 'on' : 'off'}`,
+        `history N=${historyN}, register N=${registerN}, PWA ${pwaOn ? 'on' : 'off'}`,
     );
     note(
       `${n0.cores} cores, load average ${round(n0.load1, 2)}, ${n0.jestProcesses} jest process(es) running` +
         (n0.jestProcesses > 0 ? ': timings may be noisy' : ''),
     );
     // Dovecot and the shared database only when a mail part runs; (d) needs only a database.
-    const mail = latencyN > 0 || replyN > 0 || backlogN > 0 || pushFanout > 0 || pushLatencyN > 0;
+    const mail =
+      latencyN > 0 || replyN > 0 || backlogN > 0 || historyN > 0 || pushFanout > 0 || pushLatencyN > 0;
     const rig = mail ? await startRig() : undefined;
     if (rig && latencyN > 0) {
       try {
@@ -306,6 +332,15 @@ async function main(): Promise<number> {
           printBacklog(partial);
         }
         errors.push(`(b) backlog: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+    if (rig && historyN > 0 && !interrupted) {
+      try {
+        const limitS = Math.max(10, intEnv('BENCH_HISTORY_TIMEOUT_S', 300));
+        historyImport = await partHistoryImport(rig, historyN, limitS);
+        errors.push(...historyImport.problems.map((p) => `(g) history import: ${p}`));
+      } catch (err) {
+        errors.push(`(g) history import: ${(err as Error).stack ?? String(err)}`);
       }
     }
     if (registerN > 0 && !interrupted) {
@@ -354,7 +389,12 @@ async function main(): Promise<number> {
       `(max ${seen.maxJestProcesses}), highest 1-minute load average ${seen.maxLoad1} on ${os.cpus().length} cores` +
       (seen.samplesWithJest > 0 ? ': timings may be noisy' : ''),
   );
-  report(latency, reply, backlog, register, pwa, push, errors, performance.now() - began, seen);
+  const parts = { latency, reply, backlog, register, pwa, push, historyImport };
+  const json = report(parts, errors, performance.now() - began, seen);
+  if (jsonFile) {
+    fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2) + '\n');
+    note(`figures written to ${jsonFile}`);
+  }
   return errors.length ? 1 : 0;
 }
 
