@@ -287,6 +287,8 @@ describe('when a write queued offline is refused for good once sent', () => {
     if (made.outcome !== 'created') throw new Error(`no case made: ${JSON.stringify(made)}`);
     await page.goto(`${desk.publicUrl}/#/case/${made.caseKey}`);
     await heading(made.caseKey).waitFor();
+    // The heading shows the key before the case has loaded: going offline before that leaves no case.
+    await page.getByRole('radio', { name: 'Note' }).waitFor();
 
     await context.setOffline(true);
     await page.getByRole('radio', { name: 'Note' }).check();
