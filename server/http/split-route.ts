@@ -4,7 +4,8 @@ import { compilePlaybook, type CompiledPlaybook } from '../cases/suggest';
 import type { ConversationSettings } from '../conversation/settings';
 import { splitEntry } from '../intake/split';
 import { parseBody } from './body';
-import { caseDetail } from './case-json';
+import { seesCase } from '../auth/policy';
+import { caseDetail, caseStub } from './case-json';
 import { wrap, type ApiRoute } from './route-kit';
 
 const splitBody = z
@@ -39,7 +40,9 @@ export function splitRoute(playbook: () => Playbook, conversation?: Conversation
         playbook: compiledOf(playbook()),
         conversation,
       });
-      return { ...(await caseDetail(to, playbook())), splitFrom: { key: from.key, version: from.version } };
+      // The new case can be restricted (a lost device, a data incident) where the old one was not.
+      const shown = seesCase(req.user!, to) ? await caseDetail(to, playbook()) : caseStub(to);
+      return { ...shown, splitFrom: { key: from.key, version: from.version } };
     }, 201),
   };
 }

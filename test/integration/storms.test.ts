@@ -6,6 +6,7 @@ import {
   type CaseView,
   type ConversationRig,
 } from '../support/conversation';
+import { addUser, createToken } from '../../server/auth/users';
 import { loadPlaybook } from '../../server/cases/playbook';
 import { compilePlaybook } from '../../server/cases/suggest';
 import { Intake } from '../../server/intake/ingest';
@@ -207,11 +208,48 @@ describe('when a busy sender reports the public website down after five small re
     expect(inbound(threaded).find((e) => e.email!.messageId === replyId)!.email!.thread?.by).toBe('headers');
   }, 60_000);
 
+  it('then a member who may not see restricted cases, splitting a stolen laptop out of a case, is shown only that the new case exists', async () => {
+    // A reply on the urgent case that is a report of its own: a stolen laptop (DEV, restricted).
+    const urgentId = (await parseMessage(raws[6]!)).messageId!;
+    const laptop = await compose({
+      from: sender,
+      to: rig.deskBox.user,
+      subject: 'Re: URGENT: the public website is down',
+      inReplyTo: urgentId,
+      references: [urgentId],
+      text: 'Unrelated, sorry: my work laptop was stolen on the train this morning.',
+    });
+    await rig.send(laptop, sender);
+    const held = await waitForCase(
+      rig.desk,
+      urgent.key,
+      (c) => inbound(c).length === 2,
+      'the laptop report on the urgent case',
+    );
+    const entry = inbound(held).find((e) => e.email!.text.includes('laptop'))!;
+    const email = `${uniqueName('member')}@example.org`.toLowerCase();
+    await addUser(email, 'Mo Member', 'member');
+    const token = await createToken(email);
+    const res = await fetch(`${rig.desk.url}/api/cases/${urgent.key}/split`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: held.version, entryId: entry.id }),
+    });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ restricted: true, hidden: true, type: 'DEV' });
+    expect(JSON.stringify(body)).not.toContain('laptop');
+    expect(body).not.toHaveProperty('timeline');
+  }, 60_000);
+
   it('then the first message of another case cannot be split out of it', async () => {
     const res = await rig.desk.api<{ error: { code: string } }>(`/api/cases/${urgent.key}/split`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: urgent.version, entryId: inbound(urgent)[0]!.id }),
+      body: JSON.stringify({
+        version: (await rig.desk.api<CaseView>(`/api/cases/${urgent.key}`)).body.version,
+        entryId: inbound(urgent)[0]!.id,
+      }),
     });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('opening-entry');
