@@ -117,7 +117,9 @@ const isWebLink = (s: string) => /^https?:\/\/\S+$/i.test(s);
 
 export function ReviewRecord({ c, apply }: { c: CaseDetail; apply: Apply }) {
   const [link, setLink] = useState(c.review?.link ?? '');
-  useEffect(() => setLink(c.review?.link ?? ''), [c.version]);
+  // Follows the link stored, not every new version: a change by someone else (an alert recorded,
+  // a note) must not wipe a link being typed.
+  useEffect(() => setLink(c.review?.link ?? ''), [c.review?.link]);
   const act = useAction();
   if (!c.review && !c.clocks?.some((k) => k.kind === 'review')) return null;
   const submit = (e: Event) => {
