@@ -77,6 +77,10 @@ async function open(hash: string, heading: string | RegExp): Promise<void> {
   if (page.url() === url) await page.reload();
   else await page.goto(url);
   await h1(page, heading).waitFor();
+  // The heading shows before the case arrives, and a copy the worker cached on an earlier visit
+  // ("as of 10:02") can show before the desk's: what a test types into that copy is lost, or sent
+  // with its old version, when the fresh one replaces it. Wait for the desk's own.
+  await page.locator('p.freshness').waitFor({ state: 'detached' });
 }
 
 beforeAll(async () => {
