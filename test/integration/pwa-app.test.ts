@@ -269,9 +269,10 @@ describe('when the member opens the register', () => {
     await page.getByLabel('Search key, subject or reporter').fill(tag);
     await page.getByRole('button', { name: 'Show cases' }).click();
     await page.getByRole('link', { name: new RegExp(caseKey) }).waitFor();
-    expect(await page.getByRole('link', { name: 'Export these cases as CSV' }).getAttribute('href')).toBe(
-      `/api/cases.csv?q=${tag}`,
-    );
+    // The case is in the unfiltered list too: wait for the filtered one (its export link says so).
+    const exportLink = page.getByRole('link', { name: 'Export these cases as CSV' });
+    await page.locator(`a[href="/api/cases.csv?q=${tag}"]`).waitFor();
+    expect(await exportLink.getAttribute('href')).toBe(`/api/cases.csv?q=${tag}`);
     await checkScreen('register');
     expect(cspErrors).toEqual([]);
   });
