@@ -61,6 +61,32 @@ async function sendReports(sender: string, subjects: string[]): Promise<Buffer[]
   return raws;
 }
 
+type Split = CaseView & { splitFrom: { key: string; version: number } };
+
+/** Asks the desk to split an entry out of a case, as the admin, or as the member with `token`. */
+function split<T = Split>(key: string, version: number, entryId: string, token?: string) {
+  return rig.desk.api<T>(`/api/cases/${key}/split`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ version, entryId }),
+  });
+}
+
+/** The sender answers one of their earlier messages (In-Reply-To its Message-ID). */
+async function answer(sender: string, original: Buffer, subject: string, text: string): Promise<Buffer> {
+  const id = (await parseMessage(original)).messageId!;
+  const raw = await compose({
+    from: sender,
+    to: rig.deskBox.user,
+    subject,
+    inReplyTo: id,
+    references: [id],
+    text,
+  });
+  await rig.send(raw, sender);
+  return raw;
+}
+
 describe('when one sender sends 20 new reports in a row (a mail loop)', () => {
   it('then five cases open, the other fifteen go into their storm case with its count, none into another case, and one acknowledgement is sent', async () => {
     const sender = `looper-${uniqueName('l')}@example.org`.toLowerCase();
@@ -136,32 +162,21 @@ describe('when a busy sender reports the public website down after five small re
 
   it('then a member splits a message out of the storm into a case of its own, and the sender’s reply to it threads there', async () => {
     const entry = inbound(storm).find((e) => e.email!.subject === 'Another typo on the blog')!;
-    const stale = await rig.desk.api(`/api/cases/${storm.key}/split`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: storm.version + 1, entryId: entry.id }),
-    });
+    const stale = await split(storm.key, storm.version + 1, entry.id);
     expect(stale.status).toBe(412);
 
-    const res = await rig.desk.api<CaseView & { splitFrom: { key: string; version: number } }>(
-      `/api/cases/${storm.key}/split`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ version: storm.version, entryId: entry.id }),
-      },
-    );
+    const res = await split(storm.key, storm.version, entry.id);
     expect(res.status).toBe(201);
-    const split = res.body;
-    expect(split.key).not.toBe(storm.key);
-    expect(split.splitFrom).toEqual({ key: storm.key, version: storm.version + 1 });
-    expect(split.storm).toBeNull();
-    expect(split.status).toBe('New');
-    expect(split.subject).toBe('Another typo on the blog');
-    expect(split.reporter.address).toBe(sender);
-    expect(split.links).toEqual([{ key: storm.key, relation: 'split-from' }]);
-    expect(inbound(split).map((e) => e.id)).toEqual([entry.id]);
-    expect(split.timeline.some((e) => e.notice?.code === 'split-from')).toBe(true);
+    const opened = res.body;
+    expect(opened.key).not.toBe(storm.key);
+    expect(opened.splitFrom).toEqual({ key: storm.key, version: storm.version + 1 });
+    expect(opened.storm).toBeNull();
+    expect(opened.status).toBe('New');
+    expect(opened.subject).toBe('Another typo on the blog');
+    expect(opened.reporter.address).toBe(sender);
+    expect(opened.links).toEqual([{ key: storm.key, relation: 'split-from' }]);
+    expect(inbound(opened).map((e) => e.id)).toEqual([entry.id]);
+    expect(opened.timeline.some((e) => e.notice?.code === 'split-from')).toBe(true);
 
     const after = (await rig.desk.api<CaseView>(`/api/cases/${storm.key}`)).body;
     expect(inbound(after).map((e) => e.email!.subject)).toEqual(['Newsletter image missing']);
@@ -169,38 +184,25 @@ describe('when a busy sender reports the public website down after five small re
     expect(after.timeline.filter((e) => e.notice?.code === 'split')).toHaveLength(1);
 
     // The same split again (a phone's outbox replaying it): the same case, and nothing more.
-    const again = await rig.desk.api<CaseView>(`/api/cases/${storm.key}/split`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: storm.version, entryId: entry.id }),
-    });
+    const again = await split(storm.key, storm.version, entry.id);
     expect(again.status).toBe(201);
-    expect(again.body.key).toBe(split.key);
+    expect(again.body.key).toBe(opened.key);
     const unchanged = (await rig.desk.api<CaseView>(`/api/cases/${storm.key}`)).body;
     expect(unchanged.version).toBe(after.version);
     expect(unchanged.timeline.filter((e) => e.notice?.code === 'split')).toHaveLength(1);
-    // An entry of another case is not this case's to split.
-    const foreign = await rig.desk.api(`/api/cases/${storm.key}/split`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: after.version, entryId: inbound(urgent)[0]!.id }),
-    });
+    // An entry of another case is not this case's to opened.
+    const foreign = await split(storm.key, after.version, inbound(urgent)[0]!.id);
     expect(foreign.status).toBe(404);
 
-    const original = raws[7]!;
-    const id = (await parseMessage(original)).messageId!;
-    const reply = await compose({
-      from: sender,
-      to: rig.deskBox.user,
-      subject: 'Re: Another typo on the blog',
-      inReplyTo: id,
-      references: [id],
-      text: 'It is on the second paragraph.',
-    });
-    await rig.send(reply, sender);
+    const reply = await answer(
+      sender,
+      raws[7]!,
+      'Re: Another typo on the blog',
+      'It is on the second paragraph.',
+    );
     const threaded = await waitForCase(
       rig.desk,
-      split.key,
+      opened.key,
       (c) => inbound(c).length === 2,
       'the reply on the split case',
     );
@@ -210,16 +212,12 @@ describe('when a busy sender reports the public website down after five small re
 
   it('then a member who may not see restricted cases, splitting a stolen laptop out of a case, is shown only that the new case exists', async () => {
     // A reply on the urgent case that is a report of its own: a stolen laptop (DEV, restricted).
-    const urgentId = (await parseMessage(raws[6]!)).messageId!;
-    const laptop = await compose({
-      from: sender,
-      to: rig.deskBox.user,
-      subject: 'Re: URGENT: the public website is down',
-      inReplyTo: urgentId,
-      references: [urgentId],
-      text: 'Unrelated, sorry: my work laptop was stolen on the train this morning.',
-    });
-    await rig.send(laptop, sender);
+    await answer(
+      sender,
+      raws[6]!,
+      'Re: URGENT: the public website is down',
+      'Unrelated, sorry: my work laptop was stolen on the train this morning.',
+    );
     const held = await waitForCase(
       rig.desk,
       urgent.key,
@@ -230,27 +228,17 @@ describe('when a busy sender reports the public website down after five small re
     const email = `${uniqueName('member')}@example.org`.toLowerCase();
     await addUser(email, 'Mo Member', 'member');
     const token = await createToken(email);
-    const res = await fetch(`${rig.desk.url}/api/cases/${urgent.key}/split`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ version: held.version, entryId: entry.id }),
-    });
+    const res = await split<Record<string, unknown>>(urgent.key, held.version, entry.id, token);
     expect(res.status).toBe(201);
-    const body = (await res.json()) as Record<string, unknown>;
+    const body = res.body;
     expect(body).toMatchObject({ restricted: true, hidden: true, type: 'DEV' });
     expect(JSON.stringify(body)).not.toContain('laptop');
     expect(body).not.toHaveProperty('timeline');
   }, 60_000);
 
   it('then the first message of another case cannot be split out of it', async () => {
-    const res = await rig.desk.api<{ error: { code: string } }>(`/api/cases/${urgent.key}/split`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        version: (await rig.desk.api<CaseView>(`/api/cases/${urgent.key}`)).body.version,
-        entryId: inbound(urgent)[0]!.id,
-      }),
-    });
+    const { version } = (await rig.desk.api<CaseView>(`/api/cases/${urgent.key}`)).body;
+    const res = await split<{ error: { code: string } }>(urgent.key, version, inbound(urgent)[0]!.id);
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('opening-entry');
   });
