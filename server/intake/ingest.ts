@@ -7,7 +7,7 @@ import {
 } from '../cases/service';
 import { reserveCaseKey } from '../cases/keys';
 import { Case } from '../cases/models';
-import { suggest, type CompiledPlaybook, type Suggestion } from '../cases/suggest';
+import { suggest, type CompiledPlaybook, type Report, type Suggestion } from '../cases/suggest';
 import { queueAcknowledgement } from '../conversation/acknowledgement';
 import { setDelivery } from '../conversation/outbox';
 import type { ConversationSettings } from '../conversation/settings';
@@ -276,15 +276,7 @@ export class Intake {
 
   /** The playbook's suggestion; an alert source's own type and severity, where it gives them, win. */
   private suggestionFor(parsed: ParsedMessage, alertSource: AlertSource | undefined): Suggestion {
-    const suggestion = suggest(
-      {
-        subject: parsed.subject,
-        text: parsed.text,
-        headers: parsed.headers,
-        attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
-      },
-      this.deps.playbook,
-    );
+    const suggestion = suggest(reportOf(parsed), this.deps.playbook);
     if (!alertSource?.type && !alertSource?.severity) return suggestion;
     const type = alertSource.type ?? suggestion.type;
     const severity = (alertSource.severity ??
@@ -367,6 +359,14 @@ const PHISHING_TYPE = 'PHI';
 
 const caseType = async (key: string) =>
   (await Case.findById(key).select({ type: 1 }).lean<{ type: string }>())?.type;
+
+/** What the playbook's suggestion reads of a message (also when a message is split out). */
+export const reportOf = (parsed: ParsedMessage): Report => ({
+  subject: parsed.subject,
+  text: parsed.text,
+  headers: parsed.headers,
+  attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
+});
 
 const NO_VERDICT: SenderVerdict = { verdict: 'none', fromDomain: '', reasons: ['sender not checked'] };
 

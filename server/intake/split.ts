@@ -15,6 +15,7 @@ import { sha256 } from '../lib/hash';
 import { DEFAULT_PARSE_LIMITS, parseMessage } from '../mail/parse';
 import { ackAllowed, stormSeries } from './sender-limits';
 import { Inbound } from './store';
+import { reportOf } from './ingest';
 import { uncountStormMessage } from './storms';
 
 /**
@@ -54,15 +55,7 @@ export async function splitEntry(
   const raw = await getBlob(email.rawSha256 ?? '');
   if (!raw) throw new Error(`the raw message of ${entryId} is missing from the blob store`);
   const parsed = await parseMessage(raw, DEFAULT_PARSE_LIMITS);
-  const suggestion = suggest(
-    {
-      subject: parsed.subject,
-      text: parsed.text,
-      headers: parsed.headers,
-      attachmentTypes: [...new Set([...parsed.partTypes, ...parsed.attachments.map((a) => a.contentType)])],
-    },
-    deps.playbook,
-  );
+  const suggestion = suggest(reportOf(parsed), deps.playbook);
   const newKey = await reserveCaseKey(suggestion.type, entry.at, source);
 
   let from: CaseDoc;
