@@ -257,9 +257,6 @@ export class Intake {
     const sender = parsed.from?.address;
     await Promise.all([
       recordTimelineEntry(entry),
-      (disposition.trusted || disposition.by === 'related-report') && sender
-        ? addParticipants(caseKey, [sender])
-        : undefined,
       disposition.bounceOf
         ? setDelivery({ _id: disposition.bounceOf, entryId: `email:out:${disposition.bounceOf}` }, 'failed', {
             lastError: `bounced (${entry._id}): ${parsed.subject}`.slice(0, 500),
@@ -267,6 +264,10 @@ export class Intake {
         : undefined,
       disposition.notice ? this.notice(caseKey, sender, disposition.notice) : undefined,
     ]);
+    // After the entry's own write to the case (its updatedAt), not beside it: FerretDB applies an
+    // update as a read and a write, so two at once on one case can lose the participant.
+    if ((disposition.trusted || disposition.by === 'related-report') && sender)
+      await addParticipants(caseKey, [sender]);
   }
 
   /** Once per case and sender, or per what the notice names (`once`). */
