@@ -6,6 +6,8 @@ import {
   waitForCase,
   type ConversationRig,
 } from '../support/conversation';
+import { Inbound, type InboundRecord } from '../../server/intake/store';
+import { parseMessage } from '../../server/mail/parse';
 import { newMailbox, uniqueName } from '../support/env';
 import { compose } from '../support/mail';
 import { waitFor } from '../support/wait';
@@ -45,12 +47,15 @@ describe('when two people forward the same phishing email as an attachment', () 
         attachments: [{ filename: 'phish.eml', content: phish, contentType: 'message/rfc822' }],
       });
       await rig.send(forward, reporter.user);
-      // The second report must find the first one's case: let the first land.
-      if (i === 0)
-        await waitFor(
-          'the first report',
-          async () => (await casesTagged(rig.desk, tag)).length === 1 || null,
-        );
+      // The second report must find the first one's case: let the first land, done (its
+      // indicators are claimed for the case after the case is written and listed).
+      if (i === 0) {
+        const messageId = (await parseMessage(forward)).messageId;
+        await waitFor('the first report, done', async () => {
+          const record = await Inbound.findOne({ messageId }).lean<InboundRecord>();
+          return (record?.state === 'done' && (await casesTagged(rig.desk, tag)).length === 1) || null;
+        });
+      }
     }
 
     const acks = await Promise.all(reporters.map((r) => mailFor(r, 1)));
